@@ -1,0 +1,61 @@
+"""nudged: gentle, plugin-based wellbeing nudges for the Linux desktop.
+
+The public API for plugin authors is re-exported here. Names are imported lazily
+so that ``nudged --help`` stays fast: importing :mod:`nudged` costs nothing until
+a plugin actually touches ``nudged.NudgeSpec`` and friends.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+PLUGIN_API_VERSION = 1
+
+_EXPORTS = {
+    "hookimpl": "nudged.hookspecs",
+    "PluginConfig": "nudged.context",
+    "PluginContext": "nudged.context",
+    "NudgeSpec": "nudged.models",
+    "Nudge": "nudged.models",
+    "At": "nudged.models",
+    "Every": "nudged.models",
+    "Manual": "nudged.models",
+    "Decision": "nudged.models",
+    "Response": "nudged.models",
+    "NudgedError": "nudged.errors",
+    "ConfigError": "nudged.errors",
+}
+
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "At",
+    "ConfigError",
+    "Decision",
+    "Every",
+    "Manual",
+    "Nudge",
+    "NudgeSpec",
+    "NudgedError",
+    "PluginConfig",
+    "PluginContext",
+    "Response",
+    "__version__",
+    "hookimpl",
+]
+
+if TYPE_CHECKING:
+    from nudged.context import PluginConfig, PluginContext
+    from nudged.errors import ConfigError, NudgedError
+    from nudged.hookspecs import hookimpl
+    from nudged.models import At, Decision, Every, Manual, Nudge, NudgeSpec, Response
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nudged' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

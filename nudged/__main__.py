@@ -1,0 +1,3 @@
+from nudged.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""What a plugin gets to see of nudged: its own config, logger, clock and a way to fire."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PluginConfig(BaseModel):
+    """Base class for plugin config models: unknown keys are errors, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class PluginContext:
+    """Handed to every hook as ``ctx``; one per plugin.
+
+    ``fire(nudge_id, title=None, body=None)`` makes one of this plugin's registered
+    nudges due now (for ``Manual`` schedules or plugin-computed deadlines); it goes
+    through the filters and rate limit like any other nudge.
+    """
+
+    name: str
+    config: Any
+    tz: tzinfo
+    log: Any
+    _now: Callable[[], datetime]
+    _fire: Callable[[str, str, str | None, str | None], None] = field(
+        repr=False, default=lambda *a: None
+    )
+
+    def now(self) -> datetime:
+        """The current time in the configured time zone (simulated in previews and tests)."""
+        return self._now()
+
+    def fire(self, nudge_id: str, title: str | None = None, body: str | None = None) -> None:
+        """Make this plugin's nudge ``nudge_id`` due now, optionally with other words."""
+        self._fire(self.name, nudge_id, title, body)

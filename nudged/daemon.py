@@ -1,0 +1,174 @@
+"""``nudged run``: the composition root. Builds everything, handles signals, stops cleanly.
+
+Order of start: config -> logging -> store -> plugins (startup, register) ->
+scheduler -> ``READY=1``. Order of stop: ``STOPPING=1`` -> scheduler -> plugins'
+shutdown hooks (bounded) -> notifier -> store, all in ``finally`` so a failing
+step never skips the ones after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+import structlog
+
+from nudged import config as configmod
+from nudged import logs, sdnotify
+from nudged.config import LoadedConfig
+from nudged.errors import ConfigError, NudgedError
+from nudged.models import Response
+from nudged.notify import ConsoleSink, DesktopSink
+from nudged.runtime import PluginSelection, Runtime
+from nudged.scheduler import ClockJumpWatch, NudgeScheduler
+from nudged.store import Store, default_db_path
+
+log = structlog.get_logger("nudged.daemon")
+
+
+def demo_config() -> LoadedConfig:
+    text = resources.files("nudged").joinpath("data/demo.toml").read_text(encoding="utf-8")
+    return configmod.load_text(text, Path("(demo config)"))
+
+
+class Daemon:
+    def __init__(self, config_path: Path | None = None, *, demo: bool = False,
+                 log_format: logs.LogFormat = "auto",
+                 environ: Mapping[str, str] = os.environ,
+                 selection: PluginSelection | None = None) -> None:
+        self.config_path = config_path
+        self.demo = demo
+        self.log_format = log_format
+        self.environ = environ
+        self.selection = selection
+        self.sd = sdnotify.Notifier(environ)
+        self.stopping = asyncio.Event()
+        self.runtime: Runtime | None = None
+        self._reloading = False
+
+    def _load(self) -> LoadedConfig:
+        if self.demo:
+            return demo_config()
+        loaded = configmod.load(self.config_path, self.environ)
+        if not loaded.source.exists and self.config_path is None:
+            log.info("no config file; using defaults", would_be_at=str(loaded.source.path),
+                     hint="nudged config init writes a commented example there")
+        return loaded
+
+    def _respond(self, shown_id: int, response: Response) -> None:
+        if self.runtime is not None:
+            self.runtime.engine.respond(shown_id, response)
+
+    async def run(self) -> int:
+        loaded = self._load()  # ConfigError propagates: the CLI prints it, exit 2
+        logs.setup(self.log_format, loaded.settings.core.log_level)
+        db = default_db_path(self.environ)
+        if self.demo:
+            db = db.with_name("demo.db")
+        store = Store.open(db)
+        loop = asyncio.get_running_loop()
+        scheduler = NudgeScheduler(loaded.settings.core.tz())
+        interactive = self.demo and sys.stdin is not None and sys.stdin.isatty()
+        console = ConsoleSink(self._respond, interactive=interactive)
+        sink = DesktopSink(self._respond, console, snooze=loaded.settings.core.snooze)
+        watch = ClockJumpWatch(loop, lambda _jump: scheduler.wakeup())
+        try:
+            self.runtime = Runtime(loaded, scheduler, sink, store, environ=self.environ,
+                                   selection=self.selection)
+            await self.runtime.start()
+            since = scheduler.now() - timedelta(hours=1)
+            self.runtime.engine.seed_recent(store.shown_since(since))
+            scheduler.start()
+            watch.start()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stopping.set)
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+            if interactive:
+                loop.add_reader(sys.stdin.fileno(),
+                                lambda: console.answer(sys.stdin.readline()))
+            self.sd.ready(self._status_line(scheduler))
+            log.info("nudged is running", config=loaded.source.label, state=str(db),
+                     plugins=", ".join(f"{r['name']}={r['status']}"
+                                       for r in self.runtime.statuses()),
+                     pid=os.getpid())
+            self._log_broken_plugins()
+            if self.demo:
+                log.info("demo mode: nudges every few seconds; Ctrl+C stops",
+                         state=str(db))
+            await self.stopping.wait()
+        finally:
+            self.sd.stopping()
+            log.info("nudged is stopping")
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            if interactive:
+                loop.remove_reader(sys.stdin.fileno())
+            watch.stop()
+            scheduler.shutdown()
+            try:
+                if self.runtime is not None:
+                    await self.runtime.stop()
+            finally:
+                await sink.close()
+                store.close()
+                self.sd.close()
+        return 0
+
+    def _log_broken_plugins(self) -> None:
+        assert self.runtime is not None
+        for row in self.runtime.statuses():
+            if row["status"] not in ("ok", "disabled"):
+                log.warning("plugin is not running", plugin=row["name"], status=row["status"],
+                            reason=row["reason"])
+
+    def _status_line(self, scheduler: NudgeScheduler) -> str:
+        assert self.runtime is not None
+        ok = sum(1 for r in self.runtime.statuses() if r["status"] == "ok")
+        upcoming = scheduler.upcoming(1)
+        nxt = f"; next: {upcoming[0][1]} at {upcoming[0][0]:%H:%M}" if upcoming else ""
+        return f"{ok} plugins ok{nxt}"
+
+    async def reload(self) -> None:
+        """SIGHUP: read the config again; an invalid one is rejected, the old one kept."""
+        if self._reloading or self.runtime is None:
+            return
+        self._reloading = True
+        old = self.runtime
+        scheduler = old.scheduler
+        assert isinstance(scheduler, NudgeScheduler)
+        self.sd.reloading()
+        try:
+            try:
+                loaded = self._load()
+            except ConfigError as exc:
+                log.error("new config rejected; keeping the previous one", problems=exc.problems)
+                sink = old.engine.sink
+                if isinstance(sink, DesktopSink):
+                    sink.notice("nudged kept its previous settings",
+                                "The changed config has a problem:\n" + str(exc))
+                return
+            scheduler.remove_nudges()
+            await old.stop()
+            new = Runtime(loaded, scheduler, old.engine.sink, old.engine.recorder,
+                          environ=self.environ, selection=self.selection, engine=old.engine)
+            await new.start()
+            self.runtime = new
+            self._log_broken_plugins()
+            log.info("config reloaded", config=loaded.source.label,
+                     plugins=", ".join(f"{r['name']}={r['status']}" for r in new.statuses()))
+        except NudgedError as exc:
+            log.error("reload failed; keeping the previous config", error=str(exc))
+        finally:
+            self._reloading = False
+            self.sd.ready(self._status_line(scheduler))
+
+
+def run(config_path: Path | None, demo: bool, log_format: logs.LogFormat) -> int:
+    daemon = Daemon(config_path, demo=demo, log_format=log_format)
+    return asyncio.run(daemon.run())

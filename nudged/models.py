@@ -1,0 +1,132 @@
+"""Small frozen value types shared by the core, the plugins and the tests.
+
+These are the words plugins speak: a :class:`NudgeSpec` says what a nudge is and
+when it is due, a :class:`Nudge` is one due instance of it, a :class:`Decision`
+is a filter's answer, and a :class:`Response` is what the person did.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+
+from nudged.humanize import Window
+
+
+@dataclass(frozen=True)
+class At:
+    """Fire at fixed local times of day, on the given weekdays (0 = Monday)."""
+
+    times: tuple[time, ...]
+    days: frozenset[int] = frozenset(range(7))
+
+
+@dataclass(frozen=True)
+class Every:
+    """Fire at a fixed interval, optionally only inside a window.
+
+    With a window, fire times are anchored to the window's start on each day it
+    applies ("every 2h" inside "09:00-18:00" fires at 11:00, 13:00, 15:00, 17:00),
+    so a restart of the daemon does not shift them.
+    """
+
+    interval: timedelta
+    window: Window | None = None
+    jitter: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True)
+class Manual:
+    """Never fires on its own: the plugin calls ``ctx.fire(nudge_id)`` itself."""
+
+
+Schedule = At | Every | Manual
+
+
+@dataclass(frozen=True)
+class NudgeSpec:
+    """What a plugin registers: one kind of nudge and when it is due.
+
+    ``stale_after`` bounds how late a deferred or missed nudge may still be shown
+    (a bedtime reminder from two hours ago is not). ``quiet_hours_apply = False``
+    lets a nudge through quiet hours (the sleep-window nudges need that).
+    """
+
+    id: str
+    title: str
+    body: str
+    schedule: Schedule = field(default_factory=Manual)
+    stale_after: timedelta = timedelta(minutes=30)
+    quiet_hours_apply: bool = True
+    buttons: tuple[str, ...] = ("done", "snooze", "skip")
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """One due instance of a :class:`NudgeSpec`.
+
+    ``due_at`` is when it was first due; deferrals and snoozes keep it, so the
+    engine can tell how stale it has become. ``attempt`` counts snoozes.
+    """
+
+    plugin: str
+    spec: NudgeSpec
+    due_at: datetime
+    attempt: int = 0
+    title: str | None = None
+    body: str | None = None
+
+    @property
+    def key(self) -> str:
+        """``plugin:id``, the name people and logs use for a nudge."""
+        return f"{self.plugin}:{self.spec.id}"
+
+    @property
+    def shown_title(self) -> str:
+        return self.title if self.title is not None else self.spec.title
+
+    @property
+    def shown_body(self) -> str:
+        return self.body if self.body is not None else self.spec.body
+
+    def again(self) -> Nudge:
+        """The same nudge, shown once more after a snooze."""
+        return replace(self, attempt=self.attempt + 1)
+
+
+class Verdict(enum.Enum):
+    ALLOW = "allow"
+    SUPPRESS = "suppress"
+    DEFER = "defer"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A filter's answer about a due nudge (``None`` from a filter = no opinion)."""
+
+    verdict: Verdict
+    reason: str = ""
+    until: datetime | None = None
+
+    @classmethod
+    def allow(cls, reason: str = "") -> Decision:
+        return cls(Verdict.ALLOW, reason)
+
+    @classmethod
+    def suppress(cls, reason: str) -> Decision:
+        return cls(Verdict.SUPPRESS, reason)
+
+    @classmethod
+    def defer(cls, until: datetime, reason: str) -> Decision:
+        return cls(Verdict.DEFER, reason, until)
+
+
+class Response(enum.Enum):
+    """What became of a shown nudge."""
+
+    DONE = "done"
+    SNOOZE = "snooze"
+    SKIP = "skip"
+    DISMISSED = "dismissed"
+    TIMED_OUT = "timed_out"

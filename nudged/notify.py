@@ -1,0 +1,184 @@
+"""Showing nudges: desktop notifications with buttons, or the terminal when there is no desktop.
+
+The only module that imports ``desktop_notifier``. Button presses come back through
+``respond(shown_id, Response)`` on the event loop. When the session bus or the
+notification server is missing, the nudge is written to the terminal/log and the
+daemon keeps going; the next nudge tries the desktop again with a fresh
+connection, so a restarted notification server (or a late one) needs no restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TextIO
+
+import structlog
+
+from nudged.models import Nudge, Response
+
+if TYPE_CHECKING:
+    from desktop_notifier import DesktopNotifier
+
+log = structlog.get_logger("nudged.notify")
+Respond = Callable[[int, Response], None]
+
+LABELS = {"done": "Done", "snooze": "Snooze", "skip": "Skip"}
+RESPONSES = {"done": Response.DONE, "snooze": Response.SNOOZE, "skip": Response.SKIP}
+
+
+def snooze_label(snooze: timedelta) -> str:
+    minutes = int(snooze.total_seconds() // 60)
+    if minutes <= 0:
+        return f"Snooze {int(snooze.total_seconds())}s"
+    if minutes % 60 == 0:
+        return f"Snooze {minutes // 60}h"
+    return f"Snooze {minutes} min"
+
+
+class ConsoleSink:
+    """Writes nudges to a terminal (or the journal) when no desktop can show them."""
+
+    def __init__(self, respond: Respond, stream: TextIO | None = None,
+                 interactive: bool = False) -> None:
+        self.respond = respond
+        self.stream = stream or sys.stdout
+        self.interactive = interactive
+        self._latest: int | None = None
+
+    def show(self, nudge: Nudge, shown_id: int) -> None:
+        self._latest = shown_id
+        hint = "   (answer: d = done, s = snooze, k = skip, then Enter)" if self.interactive else ""
+        print(f"\n  ● {nudge.shown_title}\n    {nudge.shown_body}\n    [{nudge.key}]{hint}",
+              file=self.stream, flush=True)
+
+    def withdraw(self, shown_id: int) -> None:
+        if self._latest == shown_id:
+            self._latest = None
+
+    def answer(self, line: str) -> None:
+        """A line typed on the terminal answers the latest nudge."""
+        choice = {"d": "done", "s": "snooze", "k": "skip"}.get(line.strip().lower()[:1])
+        if choice and self._latest is not None:
+            shown_id, self._latest = self._latest, None
+            self.respond(shown_id, RESPONSES[choice])
+
+
+class DesktopSink:
+    """desktop-notifier on the session bus, falling back to a :class:`ConsoleSink`."""
+
+    def __init__(self, respond: Respond, fallback: ConsoleSink, *,
+                 snooze: timedelta = timedelta(minutes=10), app_name: str = "nudged") -> None:
+        self.respond = respond
+        self.fallback = fallback
+        self.snooze = snooze
+        self.app_name = app_name
+        self._notifier: DesktopNotifier | None = None
+        self._identifiers: dict[int, str] = {}   # shown_id -> notification identifier
+        self._by_key: dict[str, int] = {}        # nudge key -> latest shown_id
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.desktop_ok: bool | None = None
+
+    def _make_notifier(self) -> DesktopNotifier:
+        from desktop_notifier import DesktopNotifier
+
+        return DesktopNotifier(app_name=self.app_name, app_icon=None)
+
+    def show(self, nudge: Nudge, shown_id: int) -> None:
+        task = asyncio.ensure_future(self._send(nudge, shown_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def withdraw(self, shown_id: int) -> None:
+        ident = self._identifiers.pop(shown_id, None)
+        if ident is not None and self._notifier is not None:
+            task = asyncio.ensure_future(self._clear(ident))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _clear(self, ident: str) -> None:
+        try:
+            if self._notifier is not None:
+                await self._notifier.clear(ident)
+        except Exception as exc:  # the server may be gone; nothing to clear then
+            log.debug("could not withdraw notification", error=str(exc))
+
+    async def _send(self, nudge: Nudge, shown_id: int) -> None:
+        from desktop_notifier import Button
+
+        if self._notifier is None:
+            self._notifier = self._make_notifier()
+        previous = self._by_key.get(nudge.key)
+        if previous is not None and previous in self._identifiers:
+            await self._clear(self._identifiers.pop(previous))
+        dispatched = False
+
+        def on_dispatched() -> None:
+            nonlocal dispatched
+            dispatched = True
+
+        def answer(response: Response) -> Callable[[], None]:
+            return lambda: self._answered(shown_id, response)
+
+        buttons = []
+        for name in nudge.spec.buttons:
+            label = snooze_label(self.snooze) if name == "snooze" else LABELS.get(name, name)
+            buttons.append(Button(title=label, on_pressed=answer(RESPONSES[name])))
+        try:
+            ident = await self._notifier.send(
+                title=nudge.shown_title,
+                message=nudge.shown_body,
+                buttons=buttons,
+                on_dispatched=on_dispatched,
+                on_dismissed=answer(Response.DISMISSED),
+                timeout=-1,
+            )
+        except Exception as exc:  # desktop-notifier logs most failures itself
+            log.debug("desktop notification raised", error=str(exc))
+            dispatched = False
+            ident = ""
+        if dispatched:
+            if self.desktop_ok is not True:
+                log.info("desktop notifications work", app=self.app_name)
+            self.desktop_ok = True
+            self._identifiers[shown_id] = ident
+            self._by_key[nudge.key] = shown_id
+            return
+        if self.desktop_ok is not False:
+            log.warning("no desktop notification server; nudges go to the terminal/log")
+        self.desktop_ok = False
+        self._notifier = None  # reconnect from scratch next time
+        self.fallback.show(nudge, shown_id)
+
+    def notice(self, title: str, body: str) -> None:
+        """A plain message from nudged itself (no buttons, not a nudge)."""
+        task = asyncio.ensure_future(self._notice(title, body))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _notice(self, title: str, body: str) -> None:
+        if self._notifier is None:
+            self._notifier = self._make_notifier()
+        dispatched = False
+
+        def on_dispatched() -> None:
+            nonlocal dispatched
+            dispatched = True
+
+        try:
+            await self._notifier.send(title=title, message=body, on_dispatched=on_dispatched)
+        except Exception:
+            dispatched = False
+        if not dispatched:
+            self._notifier = None
+            print(f"\n  ! {title}\n    {body}", file=self.fallback.stream, flush=True)
+
+    def _answered(self, shown_id: int, response: Response) -> None:
+        self._identifiers.pop(shown_id, None)
+        self.respond(shown_id, response)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()

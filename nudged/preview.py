@@ -1,0 +1,188 @@
+"""``nudged preview``: the real plugins through the real engine, on a simulated clock.
+
+A simulated person is at the screen during the ``--present`` windows and answers
+every nudge a minute after it appears (``--respond``), or never (``ignore``: the
+nudge times out). Seven simulated days take a fraction of a second, so people can
+see what a config will do before living with it, and tests check plugins over weeks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from functools import partial
+from typing import Any
+
+from nudged.config import LoadedConfig
+from nudged.engine import Event
+from nudged.humanize import Window
+from nudged.models import Nudge, Response
+from nudged.runtime import PluginSelection, Runtime
+from nudged.scheduler import SimulatedScheduler
+
+ANSWER_AFTER = timedelta(minutes=1)
+RESPONSES = {"done": Response.DONE, "snooze": Response.SNOOZE, "skip": Response.SKIP}
+
+
+@dataclass
+class PreviewItem:
+    """One nudge as the simulated person met it (or why they did not)."""
+
+    at: datetime
+    nudge: Nudge
+    shown: bool
+    why: list[str] = field(default_factory=list)
+    response: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(timespec="seconds"),
+            "nudge": self.nudge.key,
+            "title": self.nudge.shown_title,
+            "body": self.nudge.shown_body,
+            "shown": self.shown,
+            "attempt": self.nudge.attempt,
+            "why": self.why,
+            "response": self.response,
+        }
+
+
+class _Capture:
+    """Sink + recorder for the simulation: nothing leaves the process."""
+
+    def __init__(self, scheduler: SimulatedScheduler, respond: str) -> None:
+        self.scheduler = scheduler
+        self.respond_with = respond
+        self.items: list[PreviewItem] = []
+        self.by_shown: dict[int, PreviewItem] = {}
+        self.pending_why: dict[str, list[str]] = {}
+        self._ids = itertools.count(1)
+        self.runtime: Runtime | None = None
+
+    # Sink
+    def show(self, nudge: Nudge, shown_id: int) -> None:
+        if self.respond_with in RESPONSES:
+            response = RESPONSES[self.respond_with]
+            self.scheduler.call_at(
+                self.scheduler.now() + ANSWER_AFTER,
+                lambda: self._answer(shown_id, response),
+                key=f"answer:{shown_id}",
+            )
+
+    def _answer(self, shown_id: int, response: Response) -> None:
+        assert self.runtime is not None
+        self.runtime.engine.respond(shown_id, response)
+
+    def withdraw(self, shown_id: int) -> None:
+        pass
+
+    # Recorder
+    def record_shown(self, nudge: Nudge, at: datetime) -> int:
+        shown_id = next(self._ids)
+        item = PreviewItem(at, nudge, True, self.pending_why.pop(nudge.key, []))
+        self.items.append(item)
+        self.by_shown[shown_id] = item
+        return shown_id
+
+    def record_decision(self, nudge: Nudge, at: datetime, verdict: str, by: str, reason: str,
+                        until: datetime | None) -> None:
+        stamp = at.strftime("%H:%M")
+        if verdict == "suppressed":
+            why = [*self.pending_why.pop(nudge.key, []), f"{stamp} suppressed by {by}: {reason}"]
+            self.items.append(PreviewItem(at, nudge, False, why))
+            return
+        to = f" until {until.strftime('%H:%M')}" if until else " until the person is back"
+        self.pending_why.setdefault(nudge.key, []).append(f"{stamp} deferred by {by}{to}: "
+                                                          f"{reason}")
+
+    def record_response(self, shown_id: int, response: Response, at: datetime) -> None:
+        item = self.by_shown.get(shown_id)
+        if item is not None:
+            item.response = response.value
+
+
+def presence_windows(texts: Sequence[str]) -> list[Window]:
+    from nudged.humanize import parse_window
+
+    return [parse_window(t) for t in texts]
+
+
+def run(
+    loaded: LoadedConfig,
+    start: datetime,
+    days: float,
+    present: Sequence[Window],
+    respond: str = "done",
+    environ: Mapping[str, str] | None = None,
+    selection: PluginSelection | None = None,
+) -> tuple[list[PreviewItem], Runtime]:
+    """Simulate ``days`` days from ``start``; returns what the person would have met."""
+    import os
+
+    tz = loaded.settings.core.tz()
+    start = start.astimezone(tz) if start.tzinfo else start.replace(tzinfo=tz)
+    end = start + timedelta(days=days)
+    scheduler = SimulatedScheduler(tz, start)
+    capture = _Capture(scheduler, respond)
+    events: list[Event] = []
+    runtime = Runtime(loaded, scheduler, capture, capture,
+                      environ=environ if environ is not None else os.environ,
+                      selection=selection, on_event=events.append)
+    capture.runtime = runtime
+    engine = runtime.engine
+    engine.present = any(w.contains(start) for w in present)
+    _schedule_presence(scheduler, engine.set_present, present, start, end)
+
+    async def simulate() -> None:
+        await runtime.start()
+        scheduler.run_until(end)
+        await runtime.stop()
+
+    asyncio.run(simulate())
+    return capture.items, runtime
+
+
+def _schedule_presence(scheduler: SimulatedScheduler, set_present: Any,
+                       windows: Sequence[Window], start: datetime, end: datetime) -> None:
+    """Presence changes at every window boundary inside the simulated span."""
+    if not windows:
+        return
+    changes: list[datetime] = []
+    day = start.date() - timedelta(days=1)
+    while datetime.combine(day, time(0), start.tzinfo) <= end:
+        for w in windows:
+            if day.weekday() in w.days:
+                s = datetime.combine(day, w.start, start.tzinfo)
+                e = datetime.combine(day + timedelta(days=1) if w.end <= w.start else day,
+                                     w.end, start.tzinfo)
+                changes.extend([s, e])
+        day += timedelta(days=1)
+    for n, at in enumerate(sorted(set(changes))):
+        if start < at <= end:
+            present = any(w.contains(at) for w in windows)
+            scheduler.call_at(at, partial(set_present, present), key=f"presence:{n}")
+
+
+def render_text(items: Sequence[PreviewItem], stream: Any) -> None:
+    if not items:
+        print("No nudges would be shown in this period.", file=stream)
+        return
+    last_day = None
+    for item in items:
+        day = item.at.strftime("%a %Y-%m-%d")
+        if day != last_day:
+            print(f"\n{day}", file=stream)
+            last_day = day
+        mark = "" if item.shown else "  (not shown)"
+        answer = f"  → {item.response}" if item.response else ""
+        print(f"  {item.at.strftime('%H:%M')}  {item.nudge.key:<24} {item.nudge.shown_title}"
+              f"{mark}{answer}", file=stream)
+        if item.nudge.shown_body:
+            print(f"         {item.nudge.shown_body}", file=stream)
+        for why in item.why:
+            print(f"         · {why}", file=stream)
+    shown = sum(1 for i in items if i.shown)
+    print(f"\n{shown} nudges shown, {len(items) - shown} not shown.", file=stream)

@@ -1,0 +1,194 @@
+"""Local state in SQLite: every nudge shown, when, what became of it, and every deferral.
+
+The file lives at ``$XDG_STATE_HOME/nudged/nudged.db``, mode 0600, in WAL mode.
+It is marked with an ``application_id`` so a foreign or corrupt file is reported
+and never overwritten. Schema changes are numbered migrations (``PRAGMA
+user_version``), applied in one transaction each.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nudged.errors import StoreError
+from nudged.models import Nudge, Response
+
+APPLICATION_ID = 0x6E756467  # "nudg"
+
+MIGRATIONS: list[str] = [
+    # 1: what was shown and what became of it; what filters decided.
+    """
+    CREATE TABLE shown (
+        id INTEGER PRIMARY KEY,
+        plugin TEXT NOT NULL,
+        nudge_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        shown_at TEXT NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        response TEXT,
+        responded_at TEXT
+    );
+    CREATE INDEX shown_at_idx ON shown (shown_at);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        plugin TEXT NOT NULL,
+        nudge_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        until TEXT
+    );
+    CREATE INDEX decisions_at_idx ON decisions (at);
+    """,
+]
+
+
+def state_home(environ: Mapping[str, str] = os.environ) -> Path:
+    return Path(environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+
+
+def default_db_path(environ: Mapping[str, str] = os.environ) -> Path:
+    return state_home(environ) / "nudged" / "nudged.db"
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """The SQLite store. Open with :meth:`open`; every method is one short transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fresh = not path.exists() or path.stat().st_size == 0
+        try:
+            # Create it 0600 ourselves: sqlite3 would use the umask.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the state database ({exc.strerror})") from None
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path}: is not a nudged database or is damaged ({exc}); it was left "
+                "untouched. Move it away to start a new one."
+            ) from None
+        if not fresh and app_id != APPLICATION_ID and (tables or app_id):
+            conn.close()
+            raise StoreError(
+                f"{path}: belongs to another program (it is not a nudged database); it "
+                "was left untouched. Move it away or point XDG_STATE_HOME elsewhere."
+            )
+        store = cls(conn, path)
+        try:
+            store._prepare(fresh or app_id != APPLICATION_ID)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path}: could not be prepared ({exc}); it was left as it was.") \
+                from None
+        return store
+
+    def _prepare(self, new: bool) -> None:
+        c = self._conn
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute("PRAGMA synchronous=NORMAL")
+        c.execute("PRAGMA busy_timeout=2000")
+        if new:
+            c.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: was written by a newer nudged (schema {version}, this one "
+                f"knows {len(MIGRATIONS)}); it was left untouched."
+            )
+        for number in range(version, len(MIGRATIONS)):
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute(f"PRAGMA user_version={number + 1}")
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        for suffix in ("-wal", "-shm"):
+            extra = Path(str(self.path) + suffix)
+            if extra.exists():
+                os.chmod(extra, 0o600)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- the engine's Recorder ---------------------------------------------------
+    def record_shown(self, nudge: Nudge, at: datetime) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO shown (plugin, nudge_id, title, body, due_at, shown_at, attempt) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (nudge.plugin, nudge.spec.id, nudge.shown_title, nudge.shown_body,
+             _iso(nudge.due_at), _iso(at), nudge.attempt),
+        )
+        return int(cur.lastrowid or 0)
+
+    def record_decision(self, nudge: Nudge, at: datetime, verdict: str, by: str, reason: str,
+                        until: datetime | None) -> None:
+        self._conn.execute(
+            "INSERT INTO decisions (plugin, nudge_id, at, verdict, decided_by, reason, until) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (nudge.plugin, nudge.spec.id, _iso(at), verdict, by, reason,
+             _iso(until) if until else None),
+        )
+
+    def record_response(self, shown_id: int, response: Response, at: datetime) -> None:
+        self._conn.execute(
+            "UPDATE shown SET response = ?, responded_at = ? WHERE id = ? AND response IS NULL",
+            (response.value, _iso(at), shown_id),
+        )
+
+    # -- queries -----------------------------------------------------------------
+    def shown_since(self, since: datetime) -> list[datetime]:
+        rows = self._conn.execute(
+            "SELECT shown_at FROM shown WHERE shown_at >= ? ORDER BY shown_at", (_iso(since),)
+        ).fetchall()
+        return [datetime.fromisoformat(r[0]) for r in rows]
+
+    def history(self, limit: int = 50) -> list[dict[str, Any]]:
+        self._conn.row_factory = sqlite3.Row
+        try:
+            rows = self._conn.execute(
+                "SELECT * FROM shown ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        finally:
+            self._conn.row_factory = None
+        return [dict(r) for r in rows]
+
+    def decisions(self, limit: int = 50) -> list[dict[str, Any]]:
+        self._conn.row_factory = sqlite3.Row
+        try:
+            rows = self._conn.execute(
+                "SELECT * FROM decisions ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        finally:
+            self._conn.row_factory = None
+        return [dict(r) for r in rows]
+
+    def close(self) -> None:
+        self._conn.close()

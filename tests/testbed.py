@@ -1,0 +1,1412 @@
+"""Real desktop components for tests: Xvfb, a private session bus, dunst, sd_notify.
+
+Every server runs on a private address (``Xvfb -displayfd``, a bus listening in its own
+temp dir), is stopped by its PID and has its temp dir removed. Nothing here uses a fixed
+display number, the user's session bus or systemd.
+
+Plain classes (usable from scripts and benchmarks)::
+
+    with DesktopStack() as stack:
+        env = stack.env()                 # for a nudged child process
+        ...                               # send a notification with a "Snooze" button
+        call = stack.monitor.wait_for(lambda c: c.summary == "Time to move")
+        stack.press("Snooze")             # real dmenu-style pick in dunst -> ActionInvoked
+        stack.dunst.restart()
+
+pytest fixtures (the lead imports them into conftest.py): ``desktop_stack``,
+``notify_socket``. ``desktop_stack`` skips when the binaries are missing, but fails when
+the environment variable ``CI`` is ``true`` (CI installs them; a skip would hide a broken
+install).
+
+Debian packages: ``xvfb dbus-daemon dbus-bin dunst`` (``dbus`` pulls in both dbus
+packages).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = [
+    "DESKTOP_TOOLS",
+    "BusMessage",
+    "Datagram",
+    "DesktopStack",
+    "Dunst",
+    "NotifyCall",
+    "NotifyMonitor",
+    "NotifySocket",
+    "SessionBus",
+    "TestbedError",
+    "Xvfb",
+    "desktop_stack",
+    "have_desktop_tools",
+    "missing_desktop_tools",
+    "notify_socket",
+    "parse_dbus_message",
+    "require_desktop_tools",
+]
+
+NOTIFICATIONS = "org.freedesktop.Notifications"
+NOTIFICATIONS_PATH = "/org/freedesktop/Notifications"
+
+#: binary -> Debian package providing it
+DESKTOP_TOOLS: dict[str, str] = {
+    "Xvfb": "xvfb",
+    "dbus-daemon": "dbus-daemon",
+    "dbus-send": "dbus-bin",
+    "dbus-monitor": "dbus-bin",
+    "dunst": "dunst",
+    "dunstctl": "dunst",
+}
+
+POLL = 0.05  # seconds between polls
+
+# Variables that would make a child talk to the developer's real desktop.
+_FOREIGN_DESKTOP_VARS = (
+    "WAYLAND_DISPLAY",
+    "WAYLAND_SOCKET",
+    "SWAYSOCK",
+    "I3SOCK",
+    "HYPRLAND_INSTANCE_SIGNATURE",
+    "XDG_CURRENT_DESKTOP",
+    "XDG_SESSION_DESKTOP",
+    "DESKTOP_SESSION",
+    "GNOME_SETUP_DISPLAY",
+    "KDE_FULL_SESSION",
+    "XAUTHORITY",
+    "DBUS_STARTER_ADDRESS",
+    "DBUS_STARTER_BUS_TYPE",
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
+    "INVOCATION_ID",
+)
+
+
+class TestbedError(RuntimeError):
+    """A component of the testbed failed to start or to answer."""
+
+    __test__ = False  # not a test class, despite the name
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def missing_desktop_tools() -> list[str]:
+    """Binaries of :data:`DESKTOP_TOOLS` that are not on PATH."""
+    return [tool for tool in DESKTOP_TOOLS if shutil.which(tool) is None]
+
+
+def have_desktop_tools() -> bool:
+    """True when Xvfb, dbus-daemon, dbus-send, dbus-monitor, dunst and dunstctl exist."""
+    return not missing_desktop_tools()
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def require_desktop_tools() -> None:
+    """Skip the calling test when tools are missing; fail instead when ``CI=true``."""
+    missing = missing_desktop_tools()
+    if not missing:
+        return
+    packages = sorted({DESKTOP_TOOLS[tool] for tool in missing})
+    reason = (
+        f"desktop test tools missing: {', '.join(missing)} "
+        f"(apt-get install -y {' '.join(packages)})"
+    )
+    if _in_ci():
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _wait_until(
+    condition: Callable[[], Any], timeout: float, what: str, interval: float = POLL
+) -> Any:
+    """Poll ``condition`` until it returns something truthy; TestbedError after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TestbedError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+def _read_line(fd: int, timeout: float, what: str, proc: subprocess.Popen[bytes]) -> str:
+    """Read one line from a pipe, bounded by ``timeout``; fails early if proc exits."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TestbedError(f"timed out after {timeout:g}s waiting for {what}")
+        ready, _, _ = select.select([fd], [], [], min(remaining, POLL))
+        if not ready:
+            if proc.poll() is not None:
+                raise TestbedError(f"{what}: process exited with {proc.returncode}")
+            continue
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise TestbedError(f"{what}: pipe closed (exit code {proc.poll()})")
+        data += chunk
+    return data.split(b"\n", 1)[0].decode().strip()
+
+
+def _stop_process(proc: subprocess.Popen[Any] | None, timeout: float = 5.0) -> None:
+    """SIGTERM a process we started (by its PID), then SIGKILL after ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait(timeout)
+
+
+def _name_owner(address: str, name: str) -> str | None:
+    """Unique name owning ``name`` on the bus at ``address`` (None: no owner)."""
+    proc = subprocess.run(
+        [
+            "dbus-send",
+            f"--bus={address}",
+            "--print-reply=literal",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.GetNameOwner",
+            f"string:{name}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    if proc.returncode != 0:
+        return None  # org.freedesktop.DBus.Error.NameHasNoOwner
+    return proc.stdout.strip() or None
+
+
+def _log_tail(path: Path, limit: int = 2000) -> str:
+    try:
+        return path.read_text(errors="replace")[-limit:]
+    except OSError:
+        return ""
+
+
+class _TempDir:
+    """A temp dir we own (removed on cleanup) or one the caller owns (kept)."""
+
+    def __init__(self, path: Path | str | None, prefix: str) -> None:
+        if path is None:
+            self.path = Path(tempfile.mkdtemp(prefix=prefix))
+            self.owned = True
+        else:
+            self.path = Path(path)
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.owned = False
+
+    def cleanup(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- session bus
+
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <!-- nudged testbed: a private session bus. No <standard_session_servicedirs/>:
+       nothing is ever auto-activated (a killed dunst stays dead). -->
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:dir={dir}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+  <limit name="reply_timeout">60000</limit>
+</busconfig>
+"""
+
+
+class SessionBus:
+    """A private ``dbus-daemon`` with its own config (session type, no service dirs)."""
+
+    def __init__(self, tmpdir: Path | str | None = None, start_timeout: float = 10.0) -> None:
+        self._tmp = _TempDir(tmpdir, "nudged-bus-")
+        self.dir = self._tmp.path
+        self.config_path = self.dir / "bus.conf"
+        self.start_timeout = start_timeout
+        self.address = ""
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("session bus not started")
+        return self._proc.pid
+
+    def start(self) -> SessionBus:
+        if self._proc is not None:
+            return self
+        self.config_path.write_text(_BUS_CONFIG.format(dir=self.dir))
+        with open(self.dir / "dbus-daemon.log", "wb") as log:
+            self._proc = subprocess.Popen(
+                [
+                    "dbus-daemon",
+                    f"--config-file={self.config_path}",
+                    "--nofork",
+                    "--nopidfile",
+                    "--print-address=1",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+            )
+        assert self._proc.stdout is not None
+        try:
+            self.address = _read_line(
+                self._proc.stdout.fileno(), self.start_timeout, "dbus-daemon address", self._proc
+            )
+        except TestbedError as exc:
+            self.stop()
+            raise TestbedError(f"{exc}\n{_log_tail(self.dir / 'dbus-daemon.log')}") from exc
+        return self
+
+    def env(self) -> dict[str, str]:
+        return {"DBUS_SESSION_BUS_ADDRESS": self.address}
+
+    def name_owner(self, name: str) -> str | None:
+        """Unique name owning ``name`` on this bus, or None."""
+        return _name_owner(self.address, name)
+
+    def has_owner(self, name: str) -> bool:
+        return self.name_owner(name) is not None
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _stop_process(self._proc)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> SessionBus:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- Xvfb
+
+
+class Xvfb:
+    """``Xvfb -displayfd`` on a free display chosen by the server itself."""
+
+    def __init__(
+        self,
+        screen: str = "1280x800x24",
+        start_timeout: float = 15.0,
+        tmpdir: Path | str | None = None,
+    ) -> None:
+        self.screen = screen
+        self.start_timeout = start_timeout
+        self._tmp = _TempDir(tmpdir, "nudged-xvfb-")
+        self.display = ""
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("Xvfb not started")
+        return self._proc.pid
+
+    def start(self) -> Xvfb:
+        if self._proc is not None:
+            return self
+        read_fd, write_fd = os.pipe()
+        try:
+            with open(self._tmp.path / "xvfb.log", "wb") as log:
+                self._proc = subprocess.Popen(
+                    [
+                        "Xvfb",
+                        "-displayfd",
+                        str(write_fd),
+                        "-screen",
+                        "0",
+                        self.screen,
+                        "-nolisten",
+                        "tcp",
+                        "-noreset",
+                    ],
+                    pass_fds=(write_fd,),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
+            os.close(write_fd)
+            write_fd = -1
+            number = _read_line(read_fd, self.start_timeout, "Xvfb display number", self._proc)
+        except TestbedError as exc:
+            self.stop()
+            raise TestbedError(f"{exc}\n{_log_tail(self._tmp.path / 'xvfb.log')}") from exc
+        finally:
+            os.close(read_fd)
+            if write_fd >= 0:
+                os.close(write_fd)
+        self.display = f":{int(number)}"
+        return self
+
+    def env(self) -> dict[str, str]:
+        return {"DISPLAY": self.display}
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _stop_process(self._proc)
+            self._proc = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Xvfb:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- dunst
+
+# dunst pipes one line per action of every displayed notification into its "dmenu":
+#   "#Snooze (Time to move) [2,b74e8f59-...]"   (label, summary, [id,action key])
+#   "# (Time to move) [2,default]"               (the default action: empty label)
+# and the last line has no trailing newline. The harness writes the wanted label
+# (line 1) and optionally a notification id (line 2) into $DIR/pick before it asks
+# dunst for the menu; the script records the menu and its choice for diagnostics.
+_PICK_SCRIPT = """#!/bin/sh
+# Written by tests/testbed.py: the "dmenu" of a test dunst.
+dir='{dir}'
+want=$(sed -n 1p "$dir/pick" 2>/dev/null)
+nid=$(sed -n 2p "$dir/pick" 2>/dev/null)
+cat > "$dir/menu.tmp"
+chosen=""
+while IFS= read -r line || [ -n "$line" ]; do
+  case "$line" in
+    "#$want ("*)
+      if [ -z "$nid" ]; then chosen=$line; break; fi
+      case "$line" in *" [$nid,"*"]") chosen=$line; break ;; esac ;;
+  esac
+done < "$dir/menu.tmp"
+printf '%s\\n' "$chosen" > "$dir/picked.tmp"
+mv "$dir/menu.tmp" "$dir/menu"
+mv "$dir/picked.tmp" "$dir/picked"
+[ -n "$chosen" ] && printf '%s\\n' "$chosen"
+exit 0
+"""
+
+_DUNSTRC = """# Written by tests/testbed.py
+[global]
+    dmenu = {pick}
+    # keep everything on screen until the test acts
+    notification_limit = 0
+    idle_threshold = 0
+    history_length = 1000
+    sticky_history = yes
+    show_age_threshold = -1
+    font = Monospace 8
+    format = "<b>%s</b>\\n%b"
+{extra_global}
+[urgency_low]
+    timeout = {timeout}
+[urgency_normal]
+    timeout = {timeout}
+[urgency_critical]
+    timeout = {timeout}
+{extra}
+"""
+
+
+MENU_SETTLE = 0.2  # seconds after a menu answer before dunst accepts the next one
+_MENU_REFUSED = "Context menu already running"
+
+
+class Dunst:
+    """A real dunst on a private bus and display, with a scriptable action menu.
+
+    ``timeout`` is dunst's default timeout in seconds for every urgency (0 = stay until
+    closed); a client's explicit ``expire_timeout`` still wins, as on a real desktop.
+    """
+
+    def __init__(
+        self,
+        bus_address: str,
+        display: str,
+        tmpdir: Path | str | None = None,
+        *,
+        timeout: int = 0,
+        extra_global: str = "",
+        extra_config: str = "",
+        start_timeout: float = 15.0,
+    ) -> None:
+        self.bus_address = bus_address
+        self.display = display
+        self._tmp = _TempDir(tmpdir, "nudged-dunst-")
+        self.dir = self._tmp.path
+        self.config_home = self.dir / "cfg"
+        self.config_path = self.config_home / "dunst" / "dunstrc"
+        self.pick_script = self.dir / "pick.sh"
+        self.pick_file = self.dir / "pick"
+        self.log_path = self.dir / "dunst.log"
+        self.timeout = timeout
+        self.extra_global = extra_global
+        self.extra_config = extra_config
+        self.start_timeout = start_timeout
+        self.owner: str | None = None  # unique bus name of the running dunst
+        self._menu_free_at = 0.0
+        self.starts = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # -- lifecycle
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("dunst not started")
+        return self._proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _write_config(self) -> None:
+        if any(c.isspace() for c in str(self.pick_script)):
+            raise TestbedError(f"dunst's dmenu path must not contain spaces: {self.pick_script}")
+        self.pick_script.write_text(_PICK_SCRIPT.format(dir=self.dir))
+        self.pick_script.chmod(0o755)
+        self.pick_file.write_text("Done\n")
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(
+            _DUNSTRC.format(
+                pick=self.pick_script,
+                timeout=self.timeout,
+                extra_global=self.extra_global,
+                extra=self.extra_config,
+            )
+        )
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_DESKTOP_VARS}
+        env.update(
+            DISPLAY=self.display,
+            DBUS_SESSION_BUS_ADDRESS=self.bus_address,
+            XDG_CONFIG_HOME=str(self.config_home),
+            XDG_SESSION_TYPE="x11",
+        )
+        return env
+
+    def start(self) -> Dunst:
+        if self.running:
+            return self
+        if not self.config_path.exists():
+            self._write_config()
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- start #{self.starts + 1}\n".encode())
+            log.flush()
+            self._proc = subprocess.Popen(
+                ["dunst", "-config", str(self.config_path)],
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.starts += 1
+        try:
+            self.wait_ready()
+        except BaseException:
+            _stop_process(self._proc)
+            self._proc = None
+            raise
+        return self
+
+    def wait_ready(self, timeout: float | None = None) -> str:
+        """Wait until dunst (this process) owns org.freedesktop.Notifications."""
+        timeout = self.start_timeout if timeout is None else timeout
+
+        def ready() -> str | None:
+            if self._proc is None or self._proc.poll() is not None:
+                code = None if self._proc is None else self._proc.returncode
+                raise TestbedError(f"dunst exited ({code}):\n{_log_tail(self.log_path)}")
+            return self._name_owner()
+
+        self.owner = _wait_until(ready, timeout, "dunst to own org.freedesktop.Notifications")
+        return self.owner
+
+    def _name_owner(self) -> str | None:
+        return _name_owner(self.bus_address, NOTIFICATIONS)
+
+    def kill(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        """Stop dunst by its PID and wait until the bus name has vanished."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(sig)
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout)
+        self._proc = None
+        self.owner = None
+        _wait_until(
+            lambda: self._name_owner() is None,
+            timeout,
+            "org.freedesktop.Notifications to vanish from the bus",
+        )
+
+    def restart(self, sig: int = signal.SIGTERM) -> str:
+        """kill() then start(); returns the new unique bus name of dunst."""
+        self.kill(sig)
+        self.start()
+        assert self.owner is not None
+        return self.owner
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _stop_process(self._proc)
+            self._proc = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Dunst:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- control
+    def ctl(self, *args: str, timeout: float = 10.0) -> str:
+        """Run ``dunstctl ARGS`` against this dunst; returns stdout."""
+        proc = subprocess.run(
+            ["dunstctl", *args],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if proc.returncode != 0:
+            raise TestbedError(f"dunstctl {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def count(self, kind: str = "displayed") -> int:
+        """Number of notifications: ``displayed``, ``history`` or ``waiting``."""
+        if kind not in ("displayed", "history", "waiting"):
+            raise ValueError(f"unknown count kind {kind!r}")
+        return int(self.ctl("count", kind).strip())
+
+    def wait_count(self, kind: str, expected: int, timeout: float = 5.0) -> None:
+        """Wait until ``count(kind) == expected``."""
+        _wait_until(
+            lambda: self.count(kind) == expected,
+            timeout,
+            f"dunstctl count {kind} == {expected}",
+        )
+
+    def history(self) -> list[dict[str, Any]]:
+        """Closed notifications, newest first: dicts with summary, body, appname, id, ...
+
+        dunst 1.9 has no urgency field here and lists only notifications that were
+        closed (by timeout, the user or the client), never the ones still on screen.
+        """
+        raw = json.loads(self.ctl("history"))
+        entries = raw.get("data", [[]])
+        entries = entries[0] if entries else []
+        return [{key: value.get("data") for key, value in entry.items()} for entry in entries]
+
+    def close_all(self) -> None:
+        self.ctl("close-all")
+
+    def set_paused(self, paused: bool) -> None:
+        self.ctl("set-paused", "true" if paused else "false")
+
+    def press(
+        self, label: str = "Done", nid: int | None = None, timeout: float = 5.0
+    ) -> tuple[int, str]:
+        """Pick the action labelled ``label`` in dunst's context menu, as a user would.
+
+        dunst builds the menu from every displayed notification; ``nid`` restricts the
+        choice to one notification id (the first matching line wins otherwise, which is
+        the newest notification). ``label=""`` picks the default action (a click).
+        Returns ``(notification id, action key)`` that dunst will send in
+        ``ActionInvoked``. Raises LookupError when no such line is in the menu and
+        TestbedError when dunst never ran the menu (e.g. nothing displayed).
+        """
+        # dunst 1.9 unlocks its menu 50 ms (a GLib timeout) after the dmenu answered;
+        # a `dunstctl context` before that is refused ("Context menu already running").
+        delay = self._menu_free_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        for name in ("picked", "menu", "picked.tmp", "menu.tmp"):
+            (self.dir / name).unlink(missing_ok=True)
+        tmp = self.dir / "pick.tmp"
+        tmp.write_text(f"{label}\n{'' if nid is None else nid}\n")
+        tmp.replace(self.pick_file)
+        picked_path = self.dir / "picked"
+        deadline = time.monotonic() + timeout
+        refusals = self._log_count(_MENU_REFUSED)
+        self.ctl("context")
+        while not picked_path.exists():
+            if time.monotonic() >= deadline:
+                raise TestbedError(
+                    f"timed out after {timeout:g}s waiting for dunst to run its dmenu "
+                    f"script (dunst only opens the menu when a displayed notification has "
+                    f"actions; displayed={self.count('displayed')})"
+                )
+            time.sleep(POLL)
+            if self._log_count(_MENU_REFUSED) > refusals:  # still busy: ask again
+                time.sleep(MENU_SETTLE)
+                refusals = self._log_count(_MENU_REFUSED)
+                self.ctl("context")
+        self._menu_free_at = time.monotonic() + MENU_SETTLE
+        chosen = picked_path.read_text().strip()
+        if not chosen:
+            menu = (self.dir / "menu").read_text(errors="replace")
+            raise LookupError(f"no action {label!r} (nid={nid}) in dunst's menu:\n{menu}")
+        inside = chosen[chosen.rindex("[") + 1 : chosen.rindex("]")]
+        picked_id, _, action = inside.partition(",")
+        return int(picked_id), action
+
+    def _log_count(self, text: str) -> int:
+        try:
+            return self.log_path.read_text(errors="replace").count(text)
+        except OSError:
+            return 0
+
+    def last_menu(self) -> str:
+        """The menu lines dunst offered at the last press()."""
+        path = self.dir / "menu"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+# --------------------------------------------------------------------------- D-Bus wire
+
+_FIXED = {
+    "y": ("B", 1),
+    "b": ("I", 4),
+    "n": ("h", 2),
+    "q": ("H", 2),
+    "i": ("i", 4),
+    "u": ("I", 4),
+    "x": ("q", 8),
+    "t": ("Q", 8),
+    "d": ("d", 8),
+    "h": ("I", 4),
+}
+_ALIGN = {"s": 4, "o": 4, "g": 1, "v": 1, "a": 4, "(": 8, "{": 8}
+_MESSAGE_TYPES = {1: "method_call", 2: "method_return", 3: "error", 4: "signal"}
+_HEADER_FIELDS = {
+    1: "path",
+    2: "interface",
+    3: "member",
+    4: "error_name",
+    5: "reply_serial",
+    6: "destination",
+    7: "sender",
+    8: "signature",
+    9: "unix_fds",
+}
+
+
+def _type_end(sig: str, i: int) -> int:
+    """Index just past the single complete type starting at ``sig[i]``."""
+    c = sig[i]
+    if c == "a":
+        return _type_end(sig, i + 1)
+    if c in "({":
+        close = ")" if c == "(" else "}"
+        j = i + 1
+        while sig[j] != close:
+            j = _type_end(sig, j)
+        return j + 1
+    return i + 1
+
+
+def _split_signature(sig: str) -> list[str]:
+    types, i = [], 0
+    while i < len(sig):
+        j = _type_end(sig, i)
+        types.append(sig[i:j])
+        i = j
+    return types
+
+
+class _WireReader:
+    """Minimal D-Bus unmarshaller (spec: "Marshaling (Wire Format)")."""
+
+    def __init__(self, data: bytes, little_endian: bool) -> None:
+        self.data = data
+        self.pos = 0
+        self.endian = "<" if little_endian else ">"
+
+    def align(self, n: int) -> None:
+        self.pos += -self.pos % n
+
+    def read(self, t: str) -> Any:
+        c = t[0]
+        if c in _FIXED:
+            fmt, size = _FIXED[c]
+            self.align(size)
+            (value,) = struct.unpack_from(self.endian + fmt, self.data, self.pos)
+            self.pos += size
+            return bool(value) if c == "b" else value
+        if c in "so":
+            length = self.read("u")
+            text = self.data[self.pos : self.pos + length].decode("utf-8", "replace")
+            self.pos += length + 1
+            return text
+        if c == "g":
+            length = self.data[self.pos]
+            text = self.data[self.pos + 1 : self.pos + 1 + length].decode("ascii", "replace")
+            self.pos += length + 2
+            return text
+        if c == "v":
+            return self.read(self.read("g"))
+        if c == "a":
+            length = self.read("u")
+            element = t[1:]
+            self.align(_FIXED[element[0]][1] if element[0] in _FIXED else _ALIGN[element[0]])
+            end = self.pos + length
+            items = []
+            while self.pos < end:
+                items.append(self.read(element))
+            return dict(items) if element[0] == "{" else items
+        if c in "({":
+            self.align(8)
+            values = tuple(self.read(member) for member in _split_signature(t[1:-1]))
+            return values
+        raise ValueError(f"unsupported D-Bus type {t!r}")
+
+
+@dataclass(frozen=True)
+class BusMessage:
+    """One D-Bus message seen by the monitor."""
+
+    type: str  # method_call, method_return, error, signal
+    serial: int
+    sender: str | None
+    destination: str | None
+    path: str | None
+    interface: str | None
+    member: str | None
+    error_name: str | None
+    reply_serial: int | None
+    signature: str
+    args: tuple[Any, ...]
+    time: float = 0.0
+
+
+def parse_dbus_message(data: bytes, timestamp: float = 0.0) -> BusMessage:
+    """Decode one complete D-Bus message (as written by ``dbus-monitor --pcap``)."""
+    endian = chr(data[0])
+    if endian not in "lB":
+        raise ValueError(f"not a D-Bus message (endianness byte {data[0]!r})")
+    reader = _WireReader(data, endian == "l")
+    reader.pos = 1
+    msg_type = reader.read("y")
+    reader.read("y")  # flags
+    reader.read("y")  # protocol version
+    body_length = reader.read("u")
+    serial = reader.read("u")
+    fields = {_HEADER_FIELDS.get(code, str(code)): value for code, value in reader.read("a(yv)")}
+    reader.align(8)
+    signature = fields.get("signature", "")
+    body = _WireReader(data[reader.pos : reader.pos + body_length], endian == "l")
+    args = tuple(body.read(t) for t in _split_signature(signature))
+    return BusMessage(
+        type=_MESSAGE_TYPES.get(msg_type, str(msg_type)),
+        serial=serial,
+        sender=fields.get("sender"),
+        destination=fields.get("destination"),
+        path=fields.get("path"),
+        interface=fields.get("interface"),
+        member=fields.get("member"),
+        error_name=fields.get("error_name"),
+        reply_serial=fields.get("reply_serial"),
+        signature=signature,
+        args=args,
+        time=timestamp,
+    )
+
+
+# --------------------------------------------------------------------------- monitor
+
+
+@dataclass(frozen=True)
+class NotifyCall:
+    """An ``org.freedesktop.Notifications.Notify`` call seen on the bus."""
+
+    app_name: str
+    replaces_id: int
+    app_icon: str
+    summary: str
+    body: str
+    actions: tuple[tuple[str, str], ...]  # (key, label) pairs, "default" included
+    hints: dict[str, Any]
+    expire_timeout: int
+    sender: str | None
+    serial: int
+    time: float
+    id: int | None = None  # the id dunst returned (None until the reply was seen)
+    error: str | None = None  # error name when the call failed (e.g. no server)
+
+    @property
+    def labels(self) -> list[str]:
+        """Button labels, without the default (click) action."""
+        return [label for key, label in self.actions if key != "default"]
+
+    def action_key(self, label: str) -> str:
+        for key, action_label in self.actions:
+            if action_label == label and key != "default":
+                return key
+        raise KeyError(label)
+
+    @property
+    def urgency(self) -> int | None:
+        value = self.hints.get("urgency")
+        return None if value is None else int(value)
+
+
+@dataclass
+class _MonitorState:
+    messages: list[BusMessage] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    ready: bool = False
+    closed: bool = False
+
+
+class NotifyMonitor:
+    """``dbus-monitor --address ADDR --pcap`` on the Notifications interface.
+
+    Records every Notify / CloseNotification call, the replies to them (so each
+    :class:`NotifyCall` knows the id the server gave it), the signals ActionInvoked and
+    NotificationClosed, and NameOwnerChanged of org.freedesktop.Notifications.
+
+    The binary pcap stream is decoded with a small D-Bus unmarshaller: dbus-monitor's
+    text output prints strings unescaped (quotes and newlines in a body make it
+    ambiguous).
+    """
+
+    MATCH_RULES = (
+        f"interface='{NOTIFICATIONS}'",
+        "type='method_return'",
+        "type='error'",
+        "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+        f"member='NameOwnerChanged',arg0='{NOTIFICATIONS}'",
+    )
+
+    def __init__(self, address: str, start_timeout: float = 10.0) -> None:
+        self.address = address
+        self.start_timeout = start_timeout
+        self._state = _MonitorState()
+        self._lock = threading.Condition()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("monitor not started")
+        return self._proc.pid
+
+    def start(self) -> NotifyMonitor:
+        if self._proc is not None:
+            return self
+        self._proc = subprocess.Popen(
+            ["dbus-monitor", "--address", self.address, "--pcap", *self.MATCH_RULES],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        self._thread = threading.Thread(target=self._reader, name="NotifyMonitor", daemon=True)
+        self._thread.start()
+        # dbus-monitor's own NameAcquired/NameLost arrive once BecomeMonitor succeeded.
+        with self._lock:
+            ok = self._lock.wait_for(
+                lambda: self._state.ready or self._state.closed, self.start_timeout
+            )
+        if not ok or not self._state.ready:
+            _stop_process(self._proc)
+            assert self._proc.stderr is not None
+            stderr = self._proc.stderr.read()
+            self.stop()
+            raise TestbedError(f"dbus-monitor did not start: {stderr.decode(errors='replace')}")
+        return self
+
+    def _reader(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        stream = self._proc.stdout
+        try:
+            header = stream.read(24)
+            if len(header) < 24:
+                return
+            magic = struct.unpack("<I", header[:4])[0]
+            if magic in (0xA1B2C3D4, 0xA1B23C4D):
+                endian = "<"
+            else:
+                endian = ">"
+                magic = struct.unpack(">I", header[:4])[0]
+            nano = magic == 0xA1B23C4D
+            while True:
+                record = stream.read(16)
+                if len(record) < 16:
+                    return
+                sec, frac, incl_len, _orig = struct.unpack(endian + "IIII", record)
+                data = stream.read(incl_len)
+                if len(data) < incl_len:
+                    return
+                stamp = sec + frac / (1e9 if nano else 1e6)
+                try:
+                    message = parse_dbus_message(data, stamp)
+                except Exception as exc:  # keep monitoring; report in .errors
+                    with self._lock:
+                        self._state.errors.append(f"{exc!r}: {data[:64]!r}")
+                    continue
+                with self._lock:
+                    self._state.ready = True
+                    self._state.messages.append(message)
+                    self._lock.notify_all()
+        finally:
+            with self._lock:
+                self._state.closed = True
+                self._lock.notify_all()
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _stop_process(self._proc)
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        if self._proc is not None:
+            for pipe in (self._proc.stdout, self._proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            self._proc = None
+
+    def __enter__(self) -> NotifyMonitor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- queries
+    @property
+    def errors(self) -> list[str]:
+        with self._lock:
+            return list(self._state.errors)
+
+    def messages(self) -> list[BusMessage]:
+        """Every captured message (including unrelated method returns)."""
+        with self._lock:
+            return list(self._state.messages)
+
+    def mark(self) -> int:
+        """A position in the message log; pass it as ``since`` to ignore older ones."""
+        with self._lock:
+            return len(self._state.messages)
+
+    def _calls(self, member: str, since: int = 0) -> list[BusMessage]:
+        return [
+            m
+            for m in self.messages()[since:]
+            if m.type == "method_call" and m.interface == NOTIFICATIONS and m.member == member
+        ]
+
+    def notifies(self, since: int = 0) -> list[NotifyCall]:
+        """All Notify calls so far, oldest first, with their returned ids if seen."""
+        messages = self.messages()
+        replies = {
+            (m.destination, m.reply_serial): m
+            for m in messages
+            if m.type in ("method_return", "error") and m.reply_serial is not None
+        }
+        calls = []
+        for m in messages[since:]:
+            if not (m.type == "method_call" and m.interface == NOTIFICATIONS):
+                continue
+            # any hints signature: old clients send a{ss} instead of a{sv}
+            if m.member != "Notify" or not m.signature.startswith("susssas") or len(m.args) != 8:
+                continue
+            app_name, replaces_id, icon, summary, body, actions, hints, expire = m.args
+            reply = replies.get((m.sender, m.serial))
+            calls.append(
+                NotifyCall(
+                    app_name=app_name,
+                    replaces_id=replaces_id,
+                    app_icon=icon,
+                    summary=summary,
+                    body=body,
+                    actions=tuple(zip(actions[0::2], actions[1::2], strict=False)),
+                    hints=dict(hints),
+                    expire_timeout=expire,
+                    sender=m.sender,
+                    serial=m.serial,
+                    time=m.time,
+                    id=reply.args[0]
+                    if reply is not None and reply.type == "method_return"
+                    else None,
+                    error=reply.error_name if reply is not None and reply.type == "error" else None,
+                )
+            )
+        return calls
+
+    def close_calls(self, since: int = 0) -> list[int]:
+        """Ids passed to CloseNotification calls (a client withdrawing a nudge)."""
+        return [m.args[0] for m in self._calls("CloseNotification", since) if m.args]
+
+    def signals(self, member: str | None = None, since: int = 0) -> list[BusMessage]:
+        """ActionInvoked / NotificationClosed / NameOwnerChanged signals seen."""
+        return [
+            m
+            for m in self.messages()[since:]
+            if m.type == "signal" and (member is None or m.member == member)
+        ]
+
+    def wait_message(
+        self, predicate: Callable[[BusMessage], bool], timeout: float = 5.0, since: int = 0
+    ) -> BusMessage:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                for m in self._state.messages[since:]:
+                    if predicate(m):
+                        return m
+                since = max(since, len(self._state.messages))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._state.closed:
+                    raise TestbedError(
+                        f"no matching D-Bus message within {timeout:g}s "
+                        f"(monitor {'exited' if self._state.closed else 'running'})"
+                    )
+                self._lock.wait(min(remaining, 0.5))
+
+    def wait_for(
+        self,
+        predicate: Callable[[NotifyCall], bool] = lambda call: True,
+        timeout: float = 5.0,
+        since: int = 0,
+    ) -> NotifyCall:
+        """The first Notify call (from ``since`` on) matching ``predicate``.
+
+        Waits a little longer (within ``timeout``) for the reply so that ``.id`` is
+        set, unless the call failed (then ``.error`` is set).
+        """
+        deadline = time.monotonic() + timeout
+        call: NotifyCall | None = None
+        while True:
+            if call is None:
+                call = next((c for c in self.notifies(since) if predicate(c)), None)
+            else:
+                call = next(
+                    c
+                    for c in self.notifies(since)
+                    if c.serial == call.serial and c.sender == call.sender
+                )
+            if call is not None and (call.id is not None or call.error is not None):
+                return call
+            if time.monotonic() >= deadline:
+                if call is not None:
+                    return call  # seen, but its reply is still missing
+                seen = [(c.app_name, c.summary) for c in self.notifies(since)]
+                raise TestbedError(f"no matching Notify call within {timeout:g}s; seen: {seen}")
+            with self._lock:
+                self._lock.wait(POLL)
+
+    def wait_signal(
+        self,
+        member: str,
+        predicate: Callable[[BusMessage], bool] = lambda m: True,
+        timeout: float = 5.0,
+        since: int = 0,
+    ) -> BusMessage:
+        return self.wait_message(
+            lambda m: m.type == "signal" and m.member == member and predicate(m),
+            timeout,
+            since,
+        )
+
+    def wait_close_call(self, timeout: float = 5.0, since: int = 0) -> int:
+        message = self.wait_message(
+            lambda m: (
+                m.type == "method_call"
+                and m.interface == NOTIFICATIONS
+                and m.member == "CloseNotification"
+            ),
+            timeout,
+            since,
+        )
+        return int(message.args[0])
+
+
+# --------------------------------------------------------------------------- stack
+
+
+class DesktopStack:
+    """Xvfb + private session bus + dunst + NotifyMonitor, torn down in reverse."""
+
+    def __init__(
+        self,
+        tmpdir: Path | str | None = None,
+        *,
+        dunst_timeout: int = 0,
+        dunst_extra_config: str = "",
+    ) -> None:
+        self._tmp = _TempDir(tmpdir, "nudged-desktop-")
+        self.tmp = self._tmp.path
+        self.home = self.tmp / "home"
+        self.runtime_dir = self.tmp / "runtime"
+        self.xvfb = Xvfb(tmpdir=self.tmp / "xvfb")
+        self.bus = SessionBus(self.tmp / "bus")
+        self.dunst: Dunst | None = None
+        self.monitor: NotifyMonitor | None = None
+        self._dunst_timeout = dunst_timeout
+        self._dunst_extra = dunst_extra_config
+        self._stack = contextlib.ExitStack()
+
+    def start(self) -> DesktopStack:
+        try:
+            self._stack.enter_context(self.xvfb)
+            self._stack.enter_context(self.bus)
+            self.monitor = self._stack.enter_context(NotifyMonitor(self.bus.address))
+            self.dunst = self._stack.enter_context(
+                Dunst(
+                    self.bus.address,
+                    self.xvfb.display,
+                    self.tmp / "dunst",
+                    timeout=self._dunst_timeout,
+                    extra_config=self._dunst_extra,
+                )
+            )
+            for sub in ("config", "state", "data", "cache"):
+                (self.home / sub).mkdir(parents=True, exist_ok=True)
+            self.runtime_dir.mkdir(mode=0o700, exist_ok=True)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Environment for a child process (the nudged daemon) on this desktop.
+
+        Based on ``base`` (default: os.environ) without variables pointing at another
+        desktop (WAYLAND_DISPLAY, NOTIFY_SOCKET, ...), with DISPLAY, the private
+        DBUS_SESSION_BUS_ADDRESS and a fresh HOME / XDG_* tree under the stack's temp dir.
+        """
+        source = os.environ if base is None else base
+        env = {k: v for k, v in source.items() if k not in _FOREIGN_DESKTOP_VARS}
+        env.update(
+            DISPLAY=self.xvfb.display,
+            DBUS_SESSION_BUS_ADDRESS=self.bus.address,
+            HOME=str(self.home),
+            XDG_CONFIG_HOME=str(self.home / "config"),
+            XDG_STATE_HOME=str(self.home / "state"),
+            XDG_DATA_HOME=str(self.home / "data"),
+            XDG_CACHE_HOME=str(self.home / "cache"),
+            XDG_RUNTIME_DIR=str(self.runtime_dir),
+            XDG_SESSION_TYPE="x11",
+        )
+        return env
+
+    def apply_env(self, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+        """Point this process at the stack (for in-process desktop-notifier)."""
+        env = self.env()
+        for name in _FOREIGN_DESKTOP_VARS:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            if os.environ.get(name) != value:
+                monkeypatch.setenv(name, value)
+        return env
+
+    def press(
+        self, label: str = "Done", nid: int | None = None, timeout: float = 5.0
+    ) -> BusMessage:
+        """dunst.press() and wait until dunst emitted the matching ActionInvoked."""
+        assert self.dunst is not None and self.monitor is not None
+        since = self.monitor.mark()
+        picked_id, action = self.dunst.press(label, nid, timeout)
+        return self.monitor.wait_signal(
+            "ActionInvoked",
+            lambda m: tuple(m.args) == (picked_id, action),
+            timeout,
+            since,
+        )
+
+    def stop(self) -> None:
+        try:
+            self._stack.close()
+        finally:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> DesktopStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- sd_notify
+
+
+@dataclass(frozen=True)
+class Datagram:
+    text: str
+    pid: int | None  # sender pid from SCM_CREDENTIALS (what systemd checks)
+
+
+class NotifySocket:
+    """A ``NOTIFY_SOCKET`` receiver: AF_UNIX SOCK_DGRAM bound at a temp path."""
+
+    def __init__(self, tmpdir: Path | str | None = None) -> None:
+        self._tmp = _TempDir(tmpdir, "nudged-notify-")
+        self.path = str(self._tmp.path / "notify.sock")
+        self._sock: socket.socket | None = None
+        self._datagrams: list[Datagram] = []
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> NotifySocket:
+        if self._sock is not None:
+            return self
+        if len(self.path.encode()) >= 108:
+            raise TestbedError(f"socket path too long for AF_UNIX: {self.path}")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        sock.bind(self.path)
+        sock.settimeout(POLL)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._receive, name="NotifySocket", daemon=True)
+        self._thread.start()
+        return self
+
+    def _receive(self) -> None:
+        assert self._sock is not None
+        creds_size = struct.calcsize("3i")
+        while not self._stopping.is_set():
+            try:
+                data, ancdata, _flags, _addr = self._sock.recvmsg(
+                    65536, socket.CMSG_SPACE(creds_size)
+                )
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            pid = None
+            for level, kind, payload in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = struct.unpack("3i", payload[:creds_size])[0]
+            with self._cond:
+                self._datagrams.append(Datagram(data.decode("utf-8", "replace"), pid))
+                self._cond.notify_all()
+
+    def env(self) -> dict[str, str]:
+        return {"NOTIFY_SOCKET": self.path}
+
+    def datagrams(self) -> list[Datagram]:
+        with self._cond:
+            return list(self._datagrams)
+
+    def messages(self) -> list[str]:
+        """Every datagram received so far, decoded (e.g. "READY=1\\nSTATUS=...")."""
+        return [d.text for d in self.datagrams()]
+
+    def assignments(self) -> list[tuple[str, str]]:
+        """All VAR=value lines of all datagrams, in order."""
+        pairs = []
+        for text in self.messages():
+            for line in text.splitlines():
+                name, sep, value = line.partition("=")
+                if sep:
+                    pairs.append((name, value))
+        return pairs
+
+    def wait_for(self, text: str, timeout: float = 10.0, since: int = 0) -> Datagram:
+        """The first datagram (index >= ``since``) whose text contains ``text``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for datagram in self._datagrams[since:]:
+                    if text in datagram.text:
+                        return datagram
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [d.text for d in self._datagrams]
+                    raise TestbedError(
+                        f"no datagram containing {text!r} within {timeout:g}s; got {seen}"
+                    )
+                self._cond.wait(remaining)
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> NotifySocket:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@contextlib.contextmanager
+def desktop_stack_context(
+    tmpdir: Path | str | None = None, **kwargs: Any
+) -> Iterator[DesktopStack]:
+    """``with desktop_stack_context() as stack:`` (checks the tools first)."""
+    require_desktop_tools()
+    with DesktopStack(tmpdir, **kwargs) as stack:
+        yield stack
+
+
+@pytest.fixture
+def desktop_stack() -> Iterator[DesktopStack]:
+    """A fresh Xvfb + session bus + dunst + monitor for one test.
+
+    Skips when the binaries are missing; fails instead when CI=true.
+    """
+    with desktop_stack_context() as stack:
+        yield stack
+
+
+@pytest.fixture
+def notify_socket() -> Iterator[NotifySocket]:
+    """An sd_notify receiver; give the daemon ``NOTIFY_SOCKET=notify_socket.path``."""
+    with NotifySocket() as receiver:
+        yield receiver
