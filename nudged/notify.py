@@ -149,7 +149,7 @@ class DesktopSink:
         if self.desktop_ok is not False:
             log.warning("no desktop notification server; nudges go to the terminal/log")
         self.desktop_ok = False
-        self._notifier = None  # reconnect from scratch next time
+        self._drop_notifier()  # reconnect from scratch next time
         self.fallback.show(nudge, shown_id)
 
     def notice(self, title: str, body: str) -> None:
@@ -172,11 +172,27 @@ class DesktopSink:
         except Exception:
             dispatched = False
         if not dispatched:
-            self._notifier = None
+            self._drop_notifier()
             print(f"\n  ! {title}\n    {body}", file=self.fallback.stream, flush=True)
 
+    def _drop_notifier(self) -> None:
+        """Forget the notifier after a failure, closing the bus connection it opened
+        (desktop-notifier keeps it open even when the server never answered)."""
+        notifier, self._notifier = self._notifier, None
+        bus = getattr(getattr(notifier, "_backend", None), "bus", None)
+        if bus is not None:
+            try:
+                bus.disconnect()
+            except Exception as exc:
+                log.debug("could not close the old bus connection", error=str(exc))
+
     def _answered(self, shown_id: int, response: Response) -> None:
-        self._identifiers.pop(shown_id, None)
+        # Some servers (dunst) leave a notification on screen after a button press.
+        ident = self._identifiers.pop(shown_id, None)
+        if ident is not None and response is not Response.DISMISSED:
+            task = asyncio.ensure_future(self._clear(ident))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         self.respond(shown_id, response)
 
     async def close(self) -> None:

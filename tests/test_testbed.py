@@ -69,7 +69,6 @@ def test_button_press_and_dunst_restart(
     desktop_stack: DesktopStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = desktop_stack
-    assert stack.dunst is not None and stack.monitor is not None
     dunst, monitor = stack.dunst, stack.monitor
     stack.apply_env(monkeypatch)
 
@@ -93,7 +92,7 @@ def test_button_press_and_dunst_restart(
         assert call.labels == ["Done", "Snooze"]
         assert call.id is not None and call.error is None
         assert call.urgency == 1
-        assert dunst.count("displayed") == 1
+        await asyncio.to_thread(dunst.wait_count, "displayed", 1)
 
         signal = await asyncio.to_thread(stack.press, "Snooze")
         assert signal.args == (call.id, call.action_key("Snooze"))
@@ -106,9 +105,16 @@ def test_button_press_and_dunst_restart(
         new_owner = await asyncio.to_thread(dunst.restart)
         assert new_owner != old_owner
         assert dunst.count("displayed") == 0  # the new dunst starts empty
-        owners = [s.args for s in monitor.signals("NameOwnerChanged")]
-        assert (testbed.NOTIFICATIONS, old_owner, "") in owners
-        assert (testbed.NOTIFICATIONS, "", new_owner) in owners
+
+        def owner_change(old: str | None, new: str | None) -> Callable[[Any], bool]:
+            return lambda m: m.args == (testbed.NOTIFICATIONS, old or "", new or "")
+
+        await asyncio.to_thread(
+            monitor.wait_signal, "NameOwnerChanged", owner_change(old_owner, "")
+        )
+        await asyncio.to_thread(
+            monitor.wait_signal, "NameOwnerChanged", owner_change("", new_owner)
+        )
 
         second = _notifier("nudged-test-2")
         since = monitor.mark()
@@ -118,7 +124,7 @@ def test_button_press_and_dunst_restart(
         )
         assert call2.app_name == "nudged-test-2"
         assert call2.id is not None and call2.error is None
-        assert dunst.count("displayed") == 1
+        await asyncio.to_thread(dunst.wait_count, "displayed", 1)
         await asyncio.to_thread(stack.press, "Done")
         await asyncio.wait_for(pressed["done2"], 5)
 
@@ -138,7 +144,6 @@ def test_button_press_and_dunst_restart(
 @desktop
 def test_close_and_history(desktop_stack: DesktopStack, monkeypatch: pytest.MonkeyPatch) -> None:
     stack = desktop_stack
-    assert stack.dunst is not None and stack.monitor is not None
     stack.apply_env(monkeypatch)
 
     async def scenario() -> None:
@@ -168,7 +173,6 @@ def test_press_reports_missing_label(
     desktop_stack: DesktopStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = desktop_stack
-    assert stack.dunst is not None and stack.monitor is not None
     stack.apply_env(monkeypatch)
 
     async def scenario() -> None:
@@ -194,7 +198,6 @@ def test_killed_dunst_is_not_auto_activated(
     desktop_stack: DesktopStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack = desktop_stack
-    assert stack.dunst is not None and stack.monitor is not None
     config = ElementTree.parse(stack.bus.config_path).getroot()
     assert config.findtext("type") == "session"
     assert config.find("standard_session_servicedirs") is None
@@ -202,7 +205,6 @@ def test_killed_dunst_is_not_auto_activated(
     stack.apply_env(monkeypatch)
 
     async def scenario() -> None:
-        assert stack.dunst is not None and stack.monitor is not None
         loop = asyncio.get_running_loop()
         dispatched, on = _recorder(loop)
         notifier = _notifier()
@@ -253,14 +255,12 @@ def test_env_points_only_at_the_stack(
          "string:org.freedesktop.Notifications"],
         env=env, check=True, capture_output=True, text=True, timeout=10,
     ).stdout.strip()  # fmt: skip
-    assert desktop_stack.dunst is not None
     assert owner == desktop_stack.dunst.owner
 
 
 def test_stack_cleans_up_processes_and_files() -> None:
     testbed.require_desktop_tools()
     with DesktopStack() as stack:
-        assert stack.dunst is not None and stack.monitor is not None
         ours = {
             stack.xvfb.pid: "Xvfb",
             stack.bus.pid: "dbus-daemon",

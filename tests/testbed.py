@@ -1186,18 +1186,30 @@ class DesktopStack:
         self.runtime_dir = self.tmp / "runtime"
         self.xvfb = Xvfb(tmpdir=self.tmp / "xvfb")
         self.bus = SessionBus(self.tmp / "bus")
-        self.dunst: Dunst | None = None
-        self.monitor: NotifyMonitor | None = None
+        self._dunst: Dunst | None = None
+        self._monitor: NotifyMonitor | None = None
         self._dunst_timeout = dunst_timeout
         self._dunst_extra = dunst_extra_config
         self._stack = contextlib.ExitStack()
+
+    @property
+    def dunst(self) -> Dunst:
+        if self._dunst is None:
+            raise TestbedError("DesktopStack not started")
+        return self._dunst
+
+    @property
+    def monitor(self) -> NotifyMonitor:
+        if self._monitor is None:
+            raise TestbedError("DesktopStack not started")
+        return self._monitor
 
     def start(self) -> DesktopStack:
         try:
             self._stack.enter_context(self.xvfb)
             self._stack.enter_context(self.bus)
-            self.monitor = self._stack.enter_context(NotifyMonitor(self.bus.address))
-            self.dunst = self._stack.enter_context(
+            self._monitor = self._stack.enter_context(NotifyMonitor(self.bus.address))
+            self._dunst = self._stack.enter_context(
                 Dunst(
                     self.bus.address,
                     self.xvfb.display,
@@ -1250,7 +1262,6 @@ class DesktopStack:
         self, label: str = "Done", nid: int | None = None, timeout: float = 5.0
     ) -> BusMessage:
         """dunst.press() and wait until dunst emitted the matching ActionInvoked."""
-        assert self.dunst is not None and self.monitor is not None
         since = self.monitor.mark()
         picked_id, action = self.dunst.press(label, nid, timeout)
         return self.monitor.wait_signal(
