@@ -244,7 +244,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     else:
         start = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     if not 0 < args.days <= 366:
-        raise ConfigError([f"--days: {args.days:g} is out of range (1 to 366)"])
+        raise ConfigError([f"--days: {args.days:g} is out of range (more than 0, at most 366)"])
     try:
         present = preview.presence_windows(args.present or ["08:00-23:00"])
     except HumanValueError as exc:

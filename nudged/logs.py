@@ -18,8 +18,21 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
           "error": logging.ERROR}
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at the time of writing (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def setup(fmt: LogFormat = "auto", level: str = "info", stream: object | None = None) -> None:
-    out = stream or sys.stderr
+    out = stream or _Stderr()
     if fmt == "auto":
         fmt = "console" if getattr(out, "isatty", lambda: False)() else "logfmt"
     renderer: structlog.typing.Processor

@@ -277,7 +277,9 @@ class PluginHost:
         """Implementations of ``hook`` in call order, for active plugins only."""
         caller = getattr(self.pm.hook, hook)
         out = []
-        for impl in reversed(caller.get_hookimpls()):  # pluggy calls LIFO; we call in load order
+        # get_hookimpls() lists implementations in registration (load) order, with
+        # tryfirst/trylast applied; pluggy itself would call them last-first.
+        for impl in caller.get_hookimpls():
             record = self.records.get(impl.plugin_name)
             if record is not None and record.active:
                 out.append((record, impl))

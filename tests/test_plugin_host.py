@@ -1,0 +1,167 @@
+"""A broken plugin is a status with a reason, never a dead daemon."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+from helpers import shown, simulate
+
+from nudged import NudgeSpec
+from nudged.cli import main
+from nudged.models import Every
+from nudged.plugins import PluginHost, PluginStatus
+from nudged.runtime import PluginSelection, build_host
+
+PING = '[core]\ntimezone = "UTC"\n'
+
+
+def write_plugin(folder: Path, name: str, source: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def user_dir(home: Path) -> Path:
+    return home / ".config" / "nudged" / "plugins"
+
+
+def test_a_single_file_plugin_in_the_config_folder_loads_like_any_other(
+    private_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_plugin(user_dir(private_home), "posture", """
+        from datetime import timedelta
+        from nudged import NudgeSpec, Every
+
+        def nudged_register_nudges(register):
+            register(NudgeSpec("sit-up", "Posture check", "Shoulders down, feet flat.",
+                               schedule=Every(timedelta(hours=1))))
+    """)
+    assert main(["plugins", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["posture"]["status"] == "ok"
+    assert rows["posture"]["distribution"] == "(single file)"
+    assert rows["custom"]["distribution"] == "nudged"  # built-ins come via entry points
+    items, _ = simulate(PING, days=0.2, present=["00:00-23:59"])
+    assert ("Mon 01:00", "posture:sit-up") in shown(items)
+
+
+@pytest.mark.parametrize(
+    ("source", "status", "reason"),
+    [
+        ("import not_a_module_anywhere\n", "import-error",
+         "ModuleNotFoundError: No module named 'not_a_module_anywhere'"),
+        ("raise SystemExit(3)\n", "import-error", "SystemExit: 3"),
+        ("def nudged_filter_nuge(nudge): pass\n", "invalid-hook",
+         "nudged_filter_nuge is not a nudged hook (did you mean nudged_filter_nudge?)"),
+        ("def nudged_on_response(nudge, mood): pass\n", "invalid-hook",
+         "nudged_on_response asks for mood, which the hook does not provide"),
+        ("async def nudged_filter_nudge(nudge): return None\n", "invalid-hook",
+         "nudged_filter_nudge must be a plain def: a decision hook cannot be async"),
+        ("def nudged_startup():\n    raise RuntimeError('no camera')\n", "startup-error",
+         "RuntimeError: no camera"),
+        ("def nudged_register_nudges(register):\n    register('water')\n", "startup-error",
+         "nudged_register_nudges raised TypeError: register() takes a NudgeSpec, not str"),
+        ("from nudged import PluginConfig\nclass C(PluginConfig):\n    level: int = 1\n"
+         "def nudged_config_model():\n    return C\n", "config-error",
+         "plugins.odd.level: expected a whole number, got \"high\""),
+    ],
+    ids=["missing-import", "exits", "misspelt-hook", "wrong-argument", "async-filter",
+         "startup-raises", "bad-register", "bad-config"],
+)
+def test_each_kind_of_failure_becomes_a_status_and_the_rest_keep_nudging(
+    private_home: Path, source: str, status: str, reason: str
+) -> None:
+    write_plugin(user_dir(private_home), "odd", source)
+    config = PING + '[plugins.odd]\nlevel = "high"\n' if status == "config-error" else PING
+    config += '[[plugins.custom.nudges]]\nid = "water"\ntitle = "Water"\nevery = "1h"\n'
+    items, runtime = simulate(config, days=0.15, present=["00:00-23:59"])
+    record = runtime.host.records["odd"]
+    assert record.status.value == status
+    assert reason in record.reason
+    assert shown(items) == [("Mon 01:00", "custom:water"), ("Mon 02:00", "custom:water"),
+                            ("Mon 03:00", "custom:water")]
+
+
+class Flaky:
+    """Raises in every hook it implements, at runtime."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def nudged_filter_nudge(self, nudge):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        raise ValueError("cannot read the calendar")
+
+    def nudged_on_response(self, nudge, response):  # type: ignore[no-untyped-def]
+        raise ValueError("cannot write the diary")
+
+
+def test_a_plugin_that_keeps_raising_is_disabled_as_erroring_and_others_carry_on() -> None:
+    flaky = Flaky()
+    items, runtime = simulate(
+        PING + '[[plugins.custom.nudges]]\nid = "water"\ntitle = "Water"\nevery = "1h"\n',
+        days=0.25, present=["00:00-23:59"], plugins={"flaky": flaky})
+    record = runtime.host.records["flaky"]
+    assert record.status is PluginStatus.ERRORING
+    assert record.reason.startswith("disabled after 3 failures in a row")
+    assert "ValueError: cannot" in record.reason
+    assert flaky.calls <= 3  # not asked again once disabled
+    assert len(shown(items)) == 6  # 01:00 .. 06:00, every one shown
+
+
+def test_disable_plugins_from_the_environment(private_home: Path) -> None:
+    loaded = __import__("helpers").load(PING)
+    host, _ = build_host(loaded, {"NUDGED_DISABLE_PLUGINS": "quiet, custom"})
+    assert {n: r.status.value for n, r in host.records.items()} == {
+        "custom": "disabled", "quiet": "disabled"}
+    assert host.records["quiet"].reason == "NUDGED_DISABLE_PLUGINS"
+
+
+def test_an_entry_point_that_cannot_be_imported_does_not_stop_the_others() -> None:
+    eps = [
+        EntryPoint("ghost", "nudged_plugins_nowhere:Plugin", "nudged"),
+        EntryPoint("quiet", "nudged_plugins.quiet:QuietHoursPlugin", "nudged"),
+    ]
+    loaded = __import__("helpers").load(PING)
+    host, _ = build_host(loaded, {}, PluginSelection(entry_points=eps, user_dir=Path("/none")))
+    assert host.records["ghost"].status is PluginStatus.IMPORT_ERROR
+    assert host.records["quiet"].status is PluginStatus.LOADED
+
+
+def test_two_plugins_with_the_same_name_the_second_is_reported(private_home: Path) -> None:
+    write_plugin(user_dir(private_home), "quiet", "def nudged_startup(): pass\n")
+    host = PluginHost({"XDG_CONFIG_HOME": str(private_home / ".config")})
+    host.discover()
+    dupes = [r for r in host.records.values() if "already used" in r.reason]
+    assert len(dupes) == 1 and dupes[0].source.endswith("quiet.py")
+
+
+def test_hooks_are_called_in_load_order_and_the_first_filter_answer_wins() -> None:
+    from nudged import Decision
+
+    order: list[str] = []
+
+    class First:
+        def nudged_filter_nudge(self, nudge):  # type: ignore[no-untyped-def]
+            order.append("first")
+            return Decision.suppress("first said no")
+
+    class Second:
+        def nudged_filter_nudge(self, nudge):  # type: ignore[no-untyped-def]
+            order.append("second")
+            return None
+
+    class Source:
+        def nudged_register_nudges(self, register):  # type: ignore[no-untyped-def]
+            from datetime import timedelta
+            register(NudgeSpec("x", "X", "", schedule=Every(timedelta(hours=1))))
+
+    items, _ = simulate(PING, days=0.05, present=["00:00-23:59"], builtins=False,
+                        plugins={"a-first": First(), "b-second": Second(), "c": Source()})
+    assert order == ["first"]
+    assert items[0].why == ["01:00 suppressed by a-first: first said no"]
