@@ -50,7 +50,9 @@ async def _settle() -> None:
         await asyncio.sleep(0.01)
 
 
-def test_a_long_suspend_fires_a_missed_interval_nudge_once(fake_wall_clock: type[FakeClock]) -> None:
+def test_a_long_suspend_fires_a_missed_interval_nudge_once(
+    fake_wall_clock: type[FakeClock],
+) -> None:
     fired: list[datetime] = []
 
     async def scenario() -> None:
