@@ -176,17 +176,15 @@ def _config_init() -> int:
 def _config_check(path: Path | None) -> int:
     from nudged import config as configmod
     from nudged.errors import ConfigError
-    from nudged.runtime import build_host
+    from nudged.runtime import build_host, config_problems
 
     try:
         loaded = configmod.load(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_code
-    host, problems = build_host(loaded, os.environ)
-    for record in host.records.values():
-        if record.status.value == "config-error":
-            problems.extend(record.reason.splitlines())
+    host, unknown_tables = build_host(loaded, os.environ)
+    problems = config_problems(host, unknown_tables)
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 2

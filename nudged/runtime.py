@@ -75,6 +75,15 @@ def build_host(loaded: LoadedConfig, environ: Mapping[str, str],
     return host, problems
 
 
+def config_problems(host: PluginHost, problems: list[str]) -> list[str]:
+    """Every sentence ``nudged config check`` would print for this host and config."""
+    found = list(problems)
+    for record in host.records.values():
+        if record.status is PluginStatus.CONFIG_ERROR:
+            found.extend(record.reason.splitlines())
+    return found
+
+
 def _configure(host: PluginHost, record: PluginRecord, loaded: LoadedConfig) -> None:
     table = {k: v for k, v in loaded.settings.plugins.get(record.name, {}).items()
              if k != "enabled"}
@@ -106,10 +115,11 @@ class Runtime:
                  recorder: Recorder, *, environ: Mapping[str, str],
                  selection: PluginSelection | None = None,
                  on_event: Callable[[Event], None] | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None,
+                 built: tuple[PluginHost, list[str]] | None = None) -> None:
         self.loaded = loaded
         self.scheduler = scheduler
-        self.host, self.config_problems = build_host(loaded, environ, selection)
+        self.host, self.config_problems = built or build_host(loaded, environ, selection)
         core = loaded.settings.core
         if engine is None:
             engine = Engine(self.host, scheduler, scheduler, sink, recorder, on_event=on_event)
