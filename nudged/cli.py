@@ -70,9 +70,19 @@ def _parser() -> argparse.ArgumentParser:
     prev.add_argument("--present", action="append", metavar='"HH:MM-HH:MM"',
                       help='when the person is at the screen; repeatable; may start with '
                       'days ("mon-fri 09:00-17:00"); default "08:00-23:00"')
+    prev.add_argument("--activity", type=Path, metavar="FILE",
+                      help="replay a CSV of start,end,app,title[,url] rows (local "
+                      '"YYYY-MM-DD HH:MM") instead of --present')
     prev.add_argument("--respond", choices=["done", "snooze", "skip", "ignore"],
                       default="done", help="how the simulated person answers (default done)")
     prev.add_argument("--json", action="store_true", help="print a JSON array")
+
+    doc = sub.add_parser("doctor", help="what nudged can see on this desktop, and what not")
+    doc.add_argument("--json", action="store_true", help="print JSON")
+
+    usage = sub.add_parser("usage", help="present time on a day: total, per app and category")
+    usage.add_argument("--day", metavar="YYYY-MM-DD", help="default: today")
+    usage.add_argument("--json", action="store_true", help="print JSON")
 
     svc = sub.add_parser("service", help="install the systemd user service")
     svc_sub = svc.add_subparsers(dest="service_command", metavar="ACTION", required=True)
@@ -247,7 +257,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
         present = preview.presence_windows(args.present or ["08:00-23:00"])
     except HumanValueError as exc:
         raise ConfigError([f"--present: {exc}"]) from None
-    items, runtime = preview.run(loaded, start, args.days, present, args.respond)
+    activity = preview.read_activity(args.activity, tz) if args.activity else None
+    if activity and not args.start:
+        start = activity[0].start.replace(hour=0, minute=0)
+    items, runtime = preview.run(loaded, start, args.days, present, args.respond,
+                                 activity=activity)
     for record in runtime.host.records.values():
         if not record.active and record.status.value != "disabled":
             print(f"note: plugin {record.name} is {record.status.value}: "
@@ -257,6 +271,77 @@ def cmd_preview(args: argparse.Namespace) -> int:
     else:
         preview.render_text(items, sys.stdout)
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from nudged.activity import manager, session
+
+    found = session.detect()
+
+    async def probe() -> dict[str, Any]:
+        return manager.report(found, manager.choose(await manager.probe_all(found)))
+
+    report = asyncio.run(probe())
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    desktop = f" ({report['desktop']})" if report["desktop"] else ""
+    print(f"session: {report['session']}{desktop}")
+    for cap, info in report["capabilities"].items():
+        if info["source"]:
+            print(f"  {cap:<6} {info['source']}")
+        else:
+            print(f"  {cap:<6} none" + ("" if info["tried"] else f" ({info['reason']})"))
+            for tried in info["tried"]:
+                print(f"           {tried['source']}: {tried['reason']}")
+    return 0
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    from datetime import date, datetime
+
+    from nudged import config as configmod
+    from nudged.activity.ledger import UsageLedger
+    from nudged.errors import ConfigError
+    from nudged.store import Store, default_db_path
+
+    loaded = configmod.load(getattr(args, "config", None))
+    tz = loaded.settings.core.tz()
+    if args.day:
+        try:
+            day = date.fromisoformat(args.day)
+        except ValueError:
+            raise ConfigError([f'--day: "{args.day}" is not a date (expected YYYY-MM-DD)'])\
+                from None
+    else:
+        day = datetime.now(tz).date()
+    path = default_db_path()
+    if not path.exists():
+        usage_json: dict[str, Any] = {"day": day.isoformat(), "total_minutes": 0.0,
+                                      "by_app": {}, "by_category": {}, "by_site": {}}
+    else:
+        store = Store.open(path)
+        try:
+            usage_json = UsageLedger(store, tz).day(day).as_json()
+        finally:
+            store.close()
+    if args.json:
+        print(json.dumps(usage_json, indent=2))
+        return 0
+    print(f"{usage_json['day']}: {_hm(usage_json['total_minutes'])} at the screen")
+    for title, key in (("apps", "by_app"), ("categories", "by_category"), ("sites", "by_site")):
+        if usage_json[key]:
+            print(f"  {title}:")
+            for name, minutes in usage_json[key].items():
+                print(f"    {name:<28} {_hm(minutes)}")
+    return 0
+
+
+def _hm(minutes: float) -> str:
+    whole = int(round(minutes))
+    return f"{whole // 60}h{whole % 60:02d}m" if whole >= 60 else f"{whole}m"
 
 
 def cmd_service(args: argparse.Namespace) -> int:
@@ -271,4 +356,6 @@ COMMANDS = {
     "config": cmd_config,
     "preview": cmd_preview,
     "service": cmd_service,
+    "doctor": cmd_doctor,
+    "usage": cmd_usage,
 }

@@ -33,6 +33,8 @@ class PluginContext:
     _fire: Callable[[str, str, str | None, str | None], None] = field(
         repr=False, default=lambda *a: None
     )
+    activity: Any = None  # ActivityView: present(), continuous(), today(), focus()
+    _timers: Any = field(default=None, repr=False)
 
     def now(self) -> datetime:
         """The current time in the configured time zone (simulated in previews and tests)."""
@@ -41,3 +43,13 @@ class PluginContext:
     def fire(self, nudge_id: str, title: str | None = None, body: str | None = None) -> None:
         """Make this plugin's nudge ``nudge_id`` due now, optionally with other words."""
         self._fire(self.name, nudge_id, title, body)
+
+    def call_at(self, when: datetime, callback: Callable[[], None], key: str) -> None:
+        """Run ``callback`` at ``when`` (a deadline, not a poll). One pending call per
+        ``key``: calling again with the same key moves it. Survives suspend: a deadline
+        that passed while asleep runs on resume."""
+        self._timers.call_at(when, callback, key=f"plugin:{self.name}:{key}")
+
+    def cancel(self, key: str) -> None:
+        """Forget the pending ``call_at`` with this key, if any."""
+        self._timers.cancel(f"plugin:{self.name}:{key}")

@@ -25,6 +25,7 @@ from nudged.plugins import PluginHost
 log = structlog.get_logger("nudged.engine")
 HOUR = timedelta(hours=1)
 MIN_DEFER = timedelta(seconds=1)
+MERGE_WITHIN = timedelta(minutes=1)
 
 
 class Clock(Protocol):
@@ -101,6 +102,7 @@ class Engine:
         self._away_queue: dict[str, Nudge] = {}
         self._outstanding: dict[int, Nudge] = {}
         self._latest_by_key: dict[str, int] = {}
+        self._shown_at: dict[int, datetime] = {}
 
     # -- configuration --------------------------------------------------------------
     def seed_recent(self, shown_at: list[datetime]) -> None:
@@ -132,6 +134,15 @@ class Engine:
             elif decision.verdict is Verdict.DEFER:
                 self._defer(nudge, now, decision.until, by, decision.reason)
                 return
+        previous = self._latest_by_key.get(nudge.key)
+        if previous is not None and previous in self._outstanding:
+            shown_at = self._shown_at.get(previous)
+            if shown_at is not None and now - shown_at < MERGE_WITHIN:
+                # The same nudge went up moments ago (say, held while away and shown on
+                # return, just as its next occurrence came due): one is enough.
+                self._record(Event(now, nudge, "suppressed", "nudged",
+                                   "the same nudge is already showing"))
+                return
         limit_until = self._rate_limited_until(now)
         if limit_until is not None:
             self._defer(nudge, now, limit_until, "rate-limit",
@@ -161,6 +172,7 @@ class Engine:
         self._recent.append(now)
         self._outstanding[shown_id] = nudge
         self._latest_by_key[nudge.key] = shown_id
+        self._shown_at[shown_id] = now
         self._record(Event(now, nudge, "shown"))
         self.sink.show(nudge, shown_id)
         if self.notification_timeout is not None:
@@ -175,6 +187,7 @@ class Engine:
     def respond(self, shown_id: int, response: Response, *, withdraw: bool = True) -> None:
         """The person answered a shown nudge (or it timed out). Later answers are ignored."""
         nudge = self._outstanding.pop(shown_id, None)
+        self._shown_at.pop(shown_id, None)
         if nudge is None:
             return
         now = self.clock.now()

@@ -26,8 +26,10 @@ import pluggy
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from nudged.activity.base import Focus
+    from nudged.activity.ledger import Attribution
     from nudged.context import PluginContext
-    from nudged.models import Decision, Nudge, NudgeSpec, Response
+    from nudged.models import ActivityChange, Decision, Nudge, NudgeSpec, Response
 
 PROJECT = "nudged"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -108,4 +110,28 @@ def nudged_on_response(
 
     Every implementation is called, after the response is stored. A snoozed nudge
     comes due again after the snooze delay on its own; the plugin does nothing.
+    """
+
+
+@hookspec
+def nudged_on_activity(change: ActivityChange, ctx: PluginContext) -> None:
+    """Observe a change in presence or focus, as it happens.
+
+    ``change.kind`` is ``"presence"`` (the person came back or left: idle, locked or
+    asleep) or ``"focus"`` (another app or window title has the focus); ``change.at`` is
+    when it really happened (idle is back-dated to the last input). Every
+    implementation is called. Use it to recompute deadlines ("the limit is reached
+    at T") with ``ctx.call_at``; query totals with ``ctx.activity``. Must be fast.
+    """
+
+
+@hookspec(firstresult=True)
+def nudged_classify_focus(focus: Focus) -> Attribution | None:
+    """Say which site or category the focused window belongs to, for the usage ledger.
+
+    Called on every focus change with the focused app, its title (in memory only;
+    titles are never stored) and URL when a source provides one. The first
+    non-``None`` :class:`~nudged.activity.ledger.Attribution` wins; ``None`` means
+    "not mine". Present time is then counted against its ``app``, ``category`` and
+    ``site``. Must be a plain, fast ``def``.
     """

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
+from nudged.activity.base import Focus
 from nudged.humanize import Window
 
 
@@ -130,3 +131,13 @@ class Response(enum.Enum):
     SKIP = "skip"
     DISMISSED = "dismissed"
     TIMED_OUT = "timed_out"
+
+
+@dataclass(frozen=True)
+class ActivityChange:
+    """What ``nudged_on_activity`` receives."""
+
+    kind: str  # "presence" | "focus"
+    at: datetime
+    present: bool
+    focus: Focus | None = None

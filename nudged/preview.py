@@ -9,15 +9,21 @@ see what a config will do before living with it, and tests check plugins over we
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+from nudged.activity.base import Focus
+from nudged.activity.hub import ActivityHub
 from nudged.config import LoadedConfig
 from nudged.engine import Event
+from nudged.errors import ConfigError
 from nudged.humanize import Window
 from nudged.models import Nudge, Response
 from nudged.runtime import PluginSelection, Runtime
@@ -118,6 +124,7 @@ def run(
     respond: str = "done",
     environ: Mapping[str, str] | None = None,
     selection: PluginSelection | None = None,
+    activity: Sequence[ActivityRow] | None = None,
 ) -> tuple[list[PreviewItem], Runtime]:
     """Simulate ``days`` days from ``start``; returns what the person would have met."""
     import os
@@ -132,9 +139,17 @@ def run(
                       environ=environ if environ is not None else os.environ,
                       selection=selection, on_event=events.append)
     capture.runtime = runtime
-    engine = runtime.engine
-    engine.present = any(w.contains(start) for w in present)
-    _schedule_presence(scheduler, engine.set_present, present, start, end)
+    hub = runtime.activity
+    if activity is not None:
+        _schedule_activity(scheduler, hub, activity, start)
+    else:
+        if not any(w.contains(start) for w in present):
+            hub.idle_changed("preview", True, start)
+
+        def set_present(is_present: bool) -> None:
+            hub.idle_changed("preview", not is_present, scheduler.now())
+
+        _schedule_presence(scheduler, set_present, present, start, end)
 
     async def simulate() -> None:
         await runtime.start()
@@ -164,6 +179,81 @@ def _schedule_presence(scheduler: SimulatedScheduler, set_present: Any,
         if start < at <= end:
             present = any(w.contains(at) for w in windows)
             scheduler.call_at(at, partial(set_present, present), key=f"presence:{n}")
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One row of an ``--activity`` CSV: the person at the screen with this in front."""
+
+    start: datetime
+    end: datetime
+    focus: Focus
+
+
+def read_activity(path: Path, tz: tzinfo) -> list[ActivityRow]:
+    """Parse ``start,end,app,title[,url]`` rows (local ``YYYY-MM-DD HH:MM``).
+
+    Raises :class:`ConfigError` naming the file, line and column on bad input.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in ("start", "end", "app", "title") if c not in header]
+    if missing:
+        raise ConfigError([f"{path}:1: the header must be start,end,app,title[,url]; "
+                           f"missing {', '.join(missing)}"])
+    rows: list[ActivityRow] = []
+    problems: list[str] = []
+    for row in reader:
+        line = reader.line_num
+        try:
+            begin = _local(row["start"], tz)
+            finish = _local(row["end"], tz)
+        except ValueError as exc:
+            problems.append(f"{path}:{line}: {exc}")
+            continue
+        if finish <= begin:
+            problems.append(f"{path}:{line}: end {row['end']} is not after start {row['start']}")
+            continue
+        if rows and begin < rows[-1].end:
+            problems.append(f"{path}:{line}: starts at {row['start']}, before the previous row "
+                            "ends; rows must be in time order without overlaps")
+            continue
+        url = (row.get("url") or "").strip() or None
+        rows.append(ActivityRow(begin, finish, Focus(app=(row["app"] or "").strip(),
+                                                     title=row["title"] or "", url=url)))
+    if problems:
+        raise ConfigError(problems)
+    return rows
+
+
+def _local(text: str | None, tz: tzinfo) -> datetime:
+    value = (text or "").strip()
+    try:
+        return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+    except ValueError:
+        raise ValueError(f'"{value}" is not a local time (expected "YYYY-MM-DD HH:MM")') \
+            from None
+
+
+def _schedule_activity(scheduler: SimulatedScheduler, hub: ActivityHub,
+                       rows: Sequence[ActivityRow], start: datetime) -> None:
+    """Replay rows: present with that focus during each row, away in the gaps."""
+    if not rows or rows[0].start > start:
+        hub.idle_changed("preview", True, start)
+    for n, row in enumerate(rows):
+        def begin(row: ActivityRow = row) -> None:
+            hub.focus_changed("preview", row.focus, row.start)
+            hub.idle_changed("preview", False, row.start)
+
+        scheduler.call_at(row.start, begin, key=f"activity-start:{n}")
+        follows = n + 1 < len(rows) and rows[n + 1].start == row.end
+        if not follows:
+            scheduler.call_at(row.end, partial(hub.idle_changed, "preview", True, row.end),
+                              key=f"activity-end:{n}")
 
 
 def render_text(items: Sequence[PreviewItem], stream: Any) -> None:

@@ -19,12 +19,14 @@ from typing import Any, Protocol
 
 import structlog
 
+from nudged.activity.hub import ActivityHub
 from nudged.config import LoadedConfig, validate_table
 from nudged.context import PluginContext
 from nudged.engine import Engine, Event, Recorder, Sink
 from nudged.errors import ConfigError
 from nudged.models import Nudge, NudgeSpec
 from nudged.plugins import PluginHost, PluginRecord, PluginStatus, _describe
+from nudged.store import Store
 
 log = structlog.get_logger("nudged.runtime")
 SHUTDOWN_TIMEOUT = 1.2
@@ -116,7 +118,8 @@ class Runtime:
                  selection: PluginSelection | None = None,
                  on_event: Callable[[Event], None] | None = None,
                  engine: Engine | None = None,
-                 built: tuple[PluginHost, list[str]] | None = None) -> None:
+                 built: tuple[PluginHost, list[str]] | None = None,
+                 activity: ActivityHub | None = None) -> None:
         self.loaded = loaded
         self.scheduler = scheduler
         self.host, self.config_problems = built or build_host(loaded, environ, selection)
@@ -130,6 +133,10 @@ class Runtime:
         engine.snooze = core.snooze
         engine.notification_timeout = core.notification_timeout
         self.engine = engine
+        if activity is None:
+            activity = ActivityHub(scheduler.now, scheduler.tz, Store.memory())
+        self.activity = activity
+        activity.attach(self.host, engine)
         self.specs: dict[tuple[str, str], NudgeSpec] = {}
         for problem in self.config_problems:
             log.warning("config names a plugin that is not installed", problem=problem)
@@ -142,6 +149,8 @@ class Runtime:
             log=structlog.get_logger(f"nudged.plugin.{record.name}").bind(plugin=record.name),
             _now=self.scheduler.now,
             _fire=self.fire,
+            activity=self.activity,
+            _timers=self.scheduler,
         )
 
     async def start(self) -> None:

@@ -48,6 +48,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX decisions_at_idx ON decisions (at);
     """,
+    # 2: present time, attributed to the focused app and a matched site/category.
+    # Window titles are never stored.
+    """
+    CREATE TABLE usage (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        start TEXT NOT NULL,
+        end TEXT NOT NULL,
+        seconds REAL NOT NULL,
+        app TEXT,
+        category TEXT,
+        site TEXT
+    );
+    CREATE INDEX usage_day_idx ON usage (day);
+    """,
 ]
 
 
@@ -69,6 +84,13 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+
+    @classmethod
+    def memory(cls) -> Store:
+        """A throw-away store for previews and tests."""
+        store = cls(sqlite3.connect(":memory:", isolation_level=None), Path(":memory:"))
+        store._prepare(True)
+        return store
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -129,6 +151,8 @@ class Store:
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
+        if str(self.path) == ":memory:":
+            return
         for suffix in ("-wal", "-shm"):
             extra = Path(str(self.path) + suffix)
             if extra.exists():
@@ -189,6 +213,26 @@ class Store:
         finally:
             self._conn.row_factory = None
         return [dict(r) for r in rows]
+
+    # -- usage ledger -----------------------------------------------------------------
+    def add_usage(self, day: str, start: datetime, end: datetime, app: str | None,
+                  category: str | None, site: str | None) -> int:
+        cur = self._conn.execute(
+            "INSERT INTO usage (day, start, end, seconds, app, category, site) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (day, _iso(start), _iso(end), (end - start).total_seconds(), app, category, site),
+        )
+        return int(cur.lastrowid or 0)
+
+    def extend_usage(self, row: int, start: datetime, end: datetime) -> None:
+        self._conn.execute("UPDATE usage SET end = ?, seconds = ? WHERE id = ?",
+                           (_iso(end), (end - start).total_seconds(), row))
+
+    def usage_totals(self, day: str) -> list[tuple[str | None, str | None, str | None, float]]:
+        """(app, category, site, seconds) summed for one local day."""
+        return [tuple(r) for r in self._conn.execute(
+            "SELECT app, category, site, sum(seconds) FROM usage WHERE day = ? "
+            "GROUP BY app, category, site", (day,))]
 
     def close(self) -> None:
         self._conn.close()
