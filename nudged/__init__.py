@@ -25,15 +25,21 @@ _EXPORTS = {
     "Decision": "nudged.models",
     "Response": "nudged.models",
     "NudgedError": "nudged.errors",
+    "Focus": "nudged.activity.base",
+    "Attribution": "nudged.activity.ledger",
+    "ActivityChange": "nudged.models",
     "ConfigError": "nudged.errors",
 }
 
 __all__ = [
     "PLUGIN_API_VERSION",
+    "ActivityChange",
     "At",
+    "Attribution",
     "ConfigError",
     "Decision",
     "Every",
+    "Focus",
     "Manual",
     "Nudge",
     "NudgeSpec",
@@ -46,10 +52,21 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from nudged.activity.base import Focus
+    from nudged.activity.ledger import Attribution
     from nudged.context import PluginConfig, PluginContext
     from nudged.errors import ConfigError, NudgedError
     from nudged.hookspecs import hookimpl
-    from nudged.models import At, Decision, Every, Manual, Nudge, NudgeSpec, Response
+    from nudged.models import (
+        ActivityChange,
+        At,
+        Decision,
+        Every,
+        Manual,
+        Nudge,
+        NudgeSpec,
+        Response,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -26,6 +26,7 @@ log = structlog.get_logger("nudged.engine")
 HOUR = timedelta(hours=1)
 MIN_DEFER = timedelta(seconds=1)
 MERGE_WITHIN = timedelta(minutes=1)
+PUNCTUAL = timedelta(seconds=5)
 
 
 class Clock(Protocol):
@@ -134,15 +135,13 @@ class Engine:
             elif decision.verdict is Verdict.DEFER:
                 self._defer(nudge, now, decision.until, by, decision.reason)
                 return
-        previous = self._latest_by_key.get(nudge.key)
-        if previous is not None and previous in self._outstanding:
-            shown_at = self._shown_at.get(previous)
-            if shown_at is not None and now - shown_at < MERGE_WITHIN:
-                # The same nudge went up moments ago (say, held while away and shown on
-                # return, just as its next occurrence came due): one is enough.
-                self._record(Event(now, nudge, "suppressed", "nudged",
-                                   "the same nudge is already showing"))
-                return
+        if self._merges_with_showing(nudge, now):
+            # The same nudge went up moments ago, and one of the two is late (held while
+            # away or deferred, released just as the next occurrence came due): one is
+            # enough. Punctual repeats still replace the old notification.
+            self._record(Event(now, nudge, "suppressed", "nudged",
+                               "the same nudge is already showing"))
+            return
         limit_until = self._rate_limited_until(now)
         if limit_until is not None:
             self._defer(nudge, now, limit_until, "rate-limit",
@@ -152,9 +151,22 @@ class Engine:
 
     def _defer(self, nudge: Nudge, now: datetime, until: datetime | None, by: str,
                reason: str) -> None:
+        if until is not None and until.tzinfo is None:
+            until = until.replace(tzinfo=now.tzinfo)  # a naive time means local time
         when = until if until is not None and until > now else now + MIN_DEFER
         self._record(Event(now, nudge, "deferred", by, reason, until=when))
         self.timers.call_at(when, lambda: self.due(nudge), key=f"deferred:{nudge.key}")
+
+    def _merges_with_showing(self, nudge: Nudge, now: datetime) -> bool:
+        previous = self._latest_by_key.get(nudge.key)
+        if previous is None or previous not in self._outstanding:
+            return False
+        shown_at = self._shown_at[previous]
+        if now - shown_at >= MERGE_WITHIN:
+            return False
+        was_late = shown_at - self._outstanding[previous].due_at > PUNCTUAL
+        is_late = now - nudge.due_at > PUNCTUAL
+        return was_late or is_late
 
     def _rate_limited_until(self, now: datetime) -> datetime | None:
         while self._recent and now - self._recent[0] >= HOUR:

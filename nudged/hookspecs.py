@@ -126,7 +126,7 @@ def nudged_on_activity(change: ActivityChange, ctx: PluginContext) -> None:
 
 
 @hookspec(firstresult=True)
-def nudged_classify_focus(focus: Focus) -> Attribution | None:
+def nudged_classify_focus(focus: Focus, ctx: PluginContext) -> Attribution | None:
     """Say which site or category the focused window belongs to, for the usage ledger.
 
     Called on every focus change with the focused app, its title (in memory only;

@@ -45,6 +45,9 @@ class Manual:
 Schedule = At | Every | Manual
 
 
+BUTTONS = ("done", "snooze", "skip")
+
+
 @dataclass(frozen=True)
 class NudgeSpec:
     """What a plugin registers: one kind of nudge and when it is due.
@@ -61,6 +64,13 @@ class NudgeSpec:
     stale_after: timedelta = timedelta(minutes=30)
     quiet_hours_apply: bool = True
     buttons: tuple[str, ...] = ("done", "snooze", "skip")
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in self.buttons if b not in BUTTONS]
+        if unknown:
+            raise ValueError(f"unknown button {unknown[0]!r}; buttons are {', '.join(BUTTONS)}")
+        if not self.id:
+            raise ValueError("a nudge needs an id")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ from nudged import hookspecs
 from nudged.context import PluginContext
 
 ENTRY_POINT_GROUP = "nudged"
+#: Hooks whose result is used at once; an ``async def`` would return an unawaited
+#: coroutine (first-result hooks are checked through their spec).
+SYNC_ONLY = frozenset({"nudged_config_model", "nudged_register_nudges"})
 MAX_CONSECUTIVE_FAILURES = 3
 log = structlog.get_logger("nudged.plugins")
 
@@ -60,6 +63,7 @@ class PluginRecord:
     obj: object | None = None
     config: Any = None  # the validated config model instance
     ctx: PluginContext | None = None
+    started: bool = False  # startup succeeded: owed a shutdown, whatever happens later
     failures: int = 0
     loader: Callable[[], object] | None = field(default=None, repr=False)
 
@@ -265,31 +269,38 @@ class PluginHost:
                     f"{attr} asks for {', '.join(unknown)}, which the hook does not provide "
                     f"(it offers {', '.join(sorted(wanted)) or 'no arguments'})"
                 )
-            if spec.get("firstresult") and inspect.iscoroutinefunction(fn):
-                return f"{attr} must be a plain def: a decision hook cannot be async"
+            if (spec.get("firstresult") or attr in SYNC_ONLY) and inspect.iscoroutinefunction(fn):
+                kind = "a decision hook" if spec.get("firstresult") else "this hook"
+                return f"{attr} must be a plain def: {kind} cannot be async"
         return ""
 
     # -- configuration and lifecycle ---------------------------------------------
     def active(self) -> list[PluginRecord]:
         return [r for r in self.records.values() if r.active and r.obj is not None]
 
-    def impls(self, hook: str) -> list[tuple[PluginRecord, Any]]:
-        """Implementations of ``hook`` in call order, for active plugins only."""
+    def impls(self, hook: str, started_only: bool = True) -> list[tuple[PluginRecord, Any]]:
+        """Implementations of ``hook`` in call order: ``tryfirst`` ones, then the rest in
+        load order, then ``trylast`` ones. Only started plugins, unless asked otherwise
+        (configuration and startup reach plugins before they have started)."""
         caller = getattr(self.pm.hook, hook)
+        listed = caller.get_hookimpls()  # pluggy's order: trylast, normal, tryfirst
+        ordered = ([i for i in reversed(listed) if i.tryfirst]
+                   + [i for i in listed if not (i.tryfirst or i.trylast)]
+                   + [i for i in reversed(listed) if i.trylast])
         out = []
-        # get_hookimpls() lists implementations in registration (load) order, with
-        # tryfirst/trylast applied; pluggy itself would call them last-first.
-        for impl in caller.get_hookimpls():
+        for impl in ordered:
             record = self.records.get(impl.plugin_name)
-            if record is not None and record.active:
-                out.append((record, impl))
+            if record is None or not record.active:
+                continue
+            if started_only and record.status is not PluginStatus.OK:
+                continue
+            out.append((record, impl))
         return out
 
     def set_failed(self, record: PluginRecord, status: PluginStatus, reason: str) -> None:
+        """Take a plugin out of service; it stays registered so it can be shut down."""
         record.status = status
         record.reason = reason
-        if record.obj is not None and self.pm.is_registered(record.obj):
-            self.pm.unregister(record.obj)
 
     def _args(self, record: PluginRecord, impl: Any, kwargs: dict[str, Any]) -> list[Any]:
         values = dict(kwargs, ctx=record.ctx)
@@ -372,8 +383,8 @@ class PluginHost:
     def call_one(self, record: PluginRecord, hook: str, **kwargs: Any) -> Any:
         """Call one plugin's own implementation of ``hook`` (``None`` if it has none).
         Exceptions propagate: the caller turns them into the right status."""
-        for rec, impl in self.impls(hook):
-            if rec is record:
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            if self.records.get(impl.plugin_name) is record:
                 return impl.function(*self._args(record, impl, kwargs))
         return None
 

@@ -140,19 +140,19 @@ def run(
                       selection=selection, on_event=events.append)
     capture.runtime = runtime
     hub = runtime.activity
-    if activity is not None:
-        _schedule_activity(scheduler, hub, activity, start)
-    else:
-        if not any(w.contains(start) for w in present):
-            hub.idle_changed("preview", True, start)
 
-        def set_present(is_present: bool) -> None:
-            hub.idle_changed("preview", not is_present, scheduler.now())
-
-        _schedule_presence(scheduler, set_present, present, start, end)
+    def set_present(is_present: bool) -> None:
+        hub.idle_changed("preview", not is_present, scheduler.now())
 
     async def simulate() -> None:
         await runtime.start()
+        # The person's first state is reported once plugins have started.
+        if activity is not None:
+            _schedule_activity(scheduler, hub, activity, start)
+        else:
+            if not any(w.contains(start) for w in present):
+                hub.idle_changed("preview", True, start)
+            _schedule_presence(scheduler, set_present, present, start, end)
         scheduler.run_until(end)
         await runtime.stop()
 

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import structlog
 
+from pydantic import BaseModel
+
 from nudged.activity.hub import ActivityHub
 from nudged.config import LoadedConfig, validate_table
 from nudged.context import PluginContext
@@ -95,6 +97,10 @@ def _configure(host: PluginHost, record: PluginRecord, loaded: LoadedConfig) -> 
         host.set_failed(record, PluginStatus.CONFIG_ERROR,
                         f"nudged_config_model raised {_describe(exc)}")
         return
+    if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+        host.set_failed(record, PluginStatus.CONFIG_ERROR,
+                        f"nudged_config_model returned {model!r}, not a pydantic model class")
+        return
     if model is None:
         if table:
             host.set_failed(record, PluginStatus.CONFIG_ERROR,
@@ -164,6 +170,7 @@ class Runtime:
                           exc_info=exc)
                 continue
             record.status = PluginStatus.OK
+            record.started = True
         for record in self.host.active():
             self._register(record)
 
@@ -206,9 +213,10 @@ class Runtime:
     async def stop(self) -> None:
         """Shutdown hooks in reverse order, all together bounded by SHUTDOWN_TIMEOUT."""
         async def each() -> None:
-            for record in reversed(self.host.active()):
-                if record.status is not PluginStatus.OK:
+            for record in reversed(list(self.host.records.values())):
+                if not record.started:
                     continue
+                record.started = False
                 try:
                     await self.host.acall_one(record, "nudged_shutdown")
                 except Exception as exc:
