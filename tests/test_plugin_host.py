@@ -62,6 +62,13 @@ def test_a_single_file_plugin_in_the_config_folder_loads_like_any_other(
          "nudged_on_response asks for mood, which the hook does not provide"),
         ("async def nudged_filter_nudge(nudge): return None\n", "invalid-hook",
          "nudged_filter_nudge must be a plain def: a decision hook cannot be async"),
+        ("async def nudged_register_nudges(register): pass\n", "invalid-hook",
+         "nudged_register_nudges must be a plain def: this hook cannot be async"),
+        ("def nudged_config_model():\n    return dict\n", "config-error",
+         "nudged_config_model returned <class 'dict'>, not a pydantic model class"),
+        ("from nudged import NudgeSpec\ndef nudged_register_nudges(register):\n"
+         "    register(NudgeSpec('x', 'X', '', buttons=('later',)))\n", "startup-error",
+         "ValueError: unknown button 'later'; buttons are done, snooze, skip"),
         ("def nudged_startup():\n    raise RuntimeError('no camera')\n", "startup-error",
          "RuntimeError: no camera"),
         ("def nudged_register_nudges(register):\n    register('water')\n", "startup-error",
@@ -71,6 +78,7 @@ def test_a_single_file_plugin_in_the_config_folder_loads_like_any_other(
          "plugins.odd.level: expected a whole number, got \"high\""),
     ],
     ids=["missing-import", "exits", "misspelt-hook", "wrong-argument", "async-filter",
+         "async-register", "config-hook-returns-dict", "unknown-button",
          "startup-raises", "bad-register", "bad-config"],
 )
 def test_each_kind_of_failure_becomes_a_status_and_the_rest_keep_nudging(
@@ -165,3 +173,43 @@ def test_hooks_are_called_in_load_order_and_the_first_filter_answer_wins() -> No
                         plugins={"a-first": First(), "b-second": Second(), "c": Source()})
     assert order == ["first"]
     assert items[0].why == ["01:00 suppressed by a-first: first said no"]
+
+
+def test_tryfirst_and_trylast_filters_are_asked_in_that_order() -> None:
+    from nudged import Decision, hookimpl
+
+    order: list[str] = []
+
+    class Last:
+        @hookimpl(trylast=True)
+        def nudged_filter_nudge(self, nudge):  # type: ignore[no-untyped-def]
+            order.append("last")
+
+    class Plain:
+        def nudged_filter_nudge(self, nudge):  # type: ignore[no-untyped-def]
+            order.append("plain")
+
+    class First:
+        @hookimpl(tryfirst=True)
+        def nudged_filter_nudge(self, nudge):  # type: ignore[no-untyped-def]
+            order.append("first")
+            return None
+
+    class Source:
+        def nudged_register_nudges(self, register):  # type: ignore[no-untyped-def]
+            from datetime import timedelta
+            register(NudgeSpec("x", "X", "", schedule=Every(timedelta(hours=1))))
+
+    simulate(PING, days=0.05, present=["00:00-23:59"], builtins=False,
+             plugins={"a-last": Last(), "b-plain": Plain(), "c-first": First(), "d": Source()})
+    assert order == ["first", "plain", "last"]
+    assert Decision.allow().verdict.value == "allow"
+
+
+def test_a_plugin_disabled_for_erroring_still_gets_its_shutdown() -> None:
+    flaky = Flaky()
+    stopped: list[str] = []
+    flaky.nudged_shutdown = lambda: stopped.append("flaky")  # type: ignore[attr-defined]
+    simulate(PING + '[[plugins.custom.nudges]]\nid = "w"\ntitle = "W"\nevery = "1h"\n',
+             days=0.25, present=["00:00-23:59"], plugins={"flaky": flaky})
+    assert stopped == ["flaky"]
