@@ -1421,3 +1421,831 @@ def notify_socket() -> Iterator[NotifySocket]:
     """An sd_notify receiver; give the daemon ``NOTIFY_SOCKET=notify_socket.path``."""
     with NotifySocket() as receiver:
         yield receiver
+
+
+# --------------------------------------------------------------------------- X11 window manager
+
+#: binary -> Debian package, for the X11 activity tests (focus, titles, idle)
+X11_TOOLS: dict[str, str] = {
+    "Xvfb": "xvfb",
+    "openbox": "openbox",
+    "xdotool": "xdotool",
+    "xterm": "xterm",
+    "xprop": "x11-utils",
+}
+
+
+def require_x11_tools() -> None:
+    """Skip the calling test when Xvfb/openbox/xdotool/xterm/xprop are missing.
+
+    Fails instead when ``CI=true``: CI installs them, and a skip would hide a broken
+    install (as :func:`require_desktop_tools`).
+    """
+    missing = [tool for tool in X11_TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return
+    packages = sorted({X11_TOOLS[tool] for tool in missing})
+    reason = (
+        f"X11 test tools missing: {', '.join(missing)} "
+        f"(apt-get install -y {' '.join(packages)})"
+    )
+    if _in_ci():
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def x11_env(display: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for an X client on ``display`` only (UTF-8 locale for titles)."""
+    source = os.environ if base is None else base
+    env = {k: v for k, v in source.items() if k not in _FOREIGN_DESKTOP_VARS}
+    env.update(DISPLAY=display, LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    return env
+
+
+def xdotool(display: str, *args: str, timeout: float = 10.0) -> str:
+    """Run ``xdotool ARGS`` on ``display``; its stdout (TestbedError if it fails)."""
+    try:
+        proc = subprocess.run(
+            ["xdotool", *args],
+            env=x11_env(display),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise TestbedError(f"xdotool {' '.join(args)}: no answer within {timeout:g}s") from exc
+    if proc.returncode != 0:
+        raise TestbedError(f"xdotool {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def root_property(display: str, name: str) -> str:
+    """``xprop -root NAME`` on ``display`` ("" when xprop fails)."""
+    proc = subprocess.run(
+        ["xprop", "-root", name],
+        env=x11_env(display),
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    return proc.stdout if proc.returncode == 0 else ""
+
+
+@dataclass
+class XWindow:
+    """A top-level xterm window we started: its X id and process."""
+
+    wid: int
+    title: str
+    wm_class: str
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+class Openbox:
+    """``openbox --sm-disable`` on a display, ready once it publishes _NET_ACTIVE_WINDOW.
+
+    Also starts the windows the person works with (``xterm -T TITLE -class CLASS``,
+    which sets WM_CLASS and _NET_WM_PID like a browser would) and stops them with
+    the window manager, each by its PID.
+    """
+
+    def __init__(
+        self,
+        display: str,
+        tmpdir: Path | str | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
+        self.display = display
+        self._tmp = _TempDir(tmpdir, "nudged-openbox-")
+        self.start_timeout = start_timeout
+        self.windows: list[XWindow] = []
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("openbox not started")
+        return self._proc.pid
+
+    def env(self) -> dict[str, str]:
+        env = x11_env(self.display)
+        env.update(HOME=str(self._tmp.path), XDG_CONFIG_HOME=str(self._tmp.path / "config"),
+                   XDG_CACHE_HOME=str(self._tmp.path / "cache"))
+        return env
+
+    def start(self) -> Openbox:
+        if self._proc is not None:
+            return self
+        with open(self._tmp.path / "openbox.log", "wb") as log:
+            self._proc = subprocess.Popen(
+                ["openbox", "--sm-disable"],
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+
+        def ready() -> bool:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise TestbedError(
+                    f"openbox exited with {self._proc.returncode}\n"
+                    f"{_log_tail(self._tmp.path / 'openbox.log')}"
+                )
+            return "_NET_ACTIVE_WINDOW" in root_property(self.display, "_NET_SUPPORTED")
+
+        try:
+            _wait_until(ready, self.start_timeout, "openbox to publish _NET_ACTIVE_WINDOW")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def xterm(self, title: str, wm_class: str, timeout: float = 10.0) -> XWindow:
+        """Open an xterm titled ``title`` with WM_CLASS class ``wm_class``; wait until mapped."""
+        proc = subprocess.Popen(
+            ["xterm", "-T", title, "-class", wm_class, "-e", "sleep", "120"],
+            env=x11_env(self.display),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            out = xdotool(self.display, "search", "--sync", "--onlyvisible", "--pid",
+                          str(proc.pid), timeout=timeout)
+        except BaseException:
+            _stop_process(proc)
+            raise
+        window = XWindow(int(out.split()[0]), title, wm_class, proc)
+        self.windows.append(window)
+        return window
+
+    def close_window(self, window: XWindow) -> None:
+        """End a window's process (the window vanishes)."""
+        _stop_process(window.proc)
+        if window in self.windows:
+            self.windows.remove(window)
+
+    def stop(self) -> None:
+        for window in self.windows:
+            _stop_process(window.proc)
+        self.windows.clear()
+        if self._proc is not None:
+            _stop_process(self._proc)
+            self._proc = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Openbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- logind mock
+
+#: The interpreter that has Debian's python3-dbusmock (and python3-gi / python3-dbus);
+#: never the project venv.
+DBUSMOCK_PYTHON = "/usr/bin/python3"
+LOGIN1 = "org.freedesktop.login1"
+
+
+def missing_logind_tools() -> list[str]:
+    """What the logind tests need and this machine lacks (Debian package names)."""
+    missing = []
+    if shutil.which("dbus-daemon") is None or shutil.which("dbus-send") is None:
+        missing.append("dbus")
+    try:
+        found = subprocess.run(
+            [DBUSMOCK_PYTHON, "-c", "import dbusmock"], capture_output=True, timeout=20
+        ).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        found = False
+    if not found:
+        missing.append("python3-dbusmock")
+    return missing
+
+
+def require_logind_tools() -> None:
+    """Skip when dbus-daemon or python3-dbusmock is missing; fail instead when CI=true."""
+    missing = missing_logind_tools()
+    if not missing:
+        return
+    reason = f"logind test tools missing (apt-get install -y {' '.join(missing)})"
+    if _in_ci():
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+class LogindMock:
+    """python-dbusmock's logind template on a private bus acting as the system bus.
+
+    Start a :class:`SessionBus` first and pass its address. The mock has no sessions
+    until a test adds one (``org.freedesktop.DBus.Mock.AddSession``). Two quirks of
+    dbusmock 0.28.7: ``GetUser`` raises a TypeError until replaced with
+    ``Mock.AddMethod``, and the introspection lacks ``PrepareForSleep``.
+    """
+
+    def __init__(
+        self, bus_address: str, tmpdir: Path | str | None = None, start_timeout: float = 15.0
+    ) -> None:
+        self.bus_address = bus_address
+        self._tmp = _TempDir(tmpdir, "nudged-logind-")
+        self.log_path = self._tmp.path / "dbusmock.log"
+        self.start_timeout = start_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("logind mock not started")
+        return self._proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> LogindMock:
+        if self.running:
+            return self
+        env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_DESKTOP_VARS}
+        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                [DBUSMOCK_PYTHON, "-m", "dbusmock", "--system", "--template", "logind"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        proc = self._proc
+
+        def ready() -> str | None:
+            if proc.poll() is not None:
+                raise TestbedError(
+                    f"dbusmock exited ({proc.returncode}):\n{_log_tail(self.log_path)}"
+                )
+            return _name_owner(self.bus_address, LOGIN1)
+
+        try:
+            _wait_until(ready, self.start_timeout, f"{LOGIN1} on the private system bus")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def kill(self) -> None:
+        """End the mock (SIGTERM by PID), as a crashing or restarting logind would."""
+        _stop_process(self._proc)
+        self._proc = None
+
+    def stop(self) -> None:
+        self.kill()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> LogindMock:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+__all__ += [
+    "LogindMock",
+    "missing_logind_tools",
+    "require_logind_tools",
+]
+
+
+# --------------------------------------------------------------------------- activity sources
+# Appended for the Mutter and ActivityWatch activity sources: a recording sink, a
+# headless mutter (IdleMonitor + RemoteDesktop input), and a real aw-server in a venv
+# of its own (cached across runs, keyed on the pinned requirements).
+
+import asyncio  # noqa: E402
+import fcntl  # noqa: E402
+import hashlib  # noqa: E402
+import pwd  # noqa: E402
+import sys  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.parse  # noqa: E402
+import urllib.request  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report a source made to an :class:`ActivityRecorder`."""
+
+    kind: str  # "idle", "lock", "sleep", "focus", "failed"
+    source: str
+    value: Any  # bool, Focus | None, or the failure reason
+    at: datetime | None
+    seen: datetime  # when the sink received it (UTC)
+
+
+@dataclass
+class ActivityRecorder:
+    """An ActivitySink that records every report; stories await the ones they expect.
+
+    Create it inside the running event loop (it holds an :class:`asyncio.Event`).
+    """
+
+    reports: list[Report] = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def _record(self, kind: str, source: str, value: Any, at: datetime | None) -> None:
+        self.reports.append(Report(kind, source, value, at, datetime.now(UTC)))
+        self._changed.set()
+
+    def idle_changed(self, source: str, idle: bool, at: datetime) -> None:
+        self._record("idle", source, idle, at)
+
+    def lock_changed(self, source: str, locked: bool, at: datetime) -> None:
+        self._record("lock", source, locked, at)
+
+    def sleep_changed(self, source: str, asleep: bool, at: datetime) -> None:
+        self._record("sleep", source, asleep, at)
+
+    def focus_changed(self, source: str, focus: Any, at: datetime) -> None:
+        self._record("focus", source, focus, at)
+
+    def source_failed(self, source: str, reason: str) -> None:
+        self._record("failed", source, reason, None)
+
+    def mark(self) -> int:
+        return len(self.reports)
+
+    def of(self, kind: str, since: int = 0) -> list[Report]:
+        return [r for r in self.reports[since:] if r.kind == kind]
+
+    def values(self, kind: str, since: int = 0) -> list[Any]:
+        return [r.value for r in self.of(kind, since)]
+
+    async def wait_for(
+        self,
+        kind: str,
+        predicate: Callable[[Any], bool] = lambda value: True,
+        since: int = 0,
+        timeout: float = 5.0,
+    ) -> Report:
+        """The first ``kind`` report (index >= ``since``) whose value matches."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for report in self.reports[since:]:
+                if report.kind == kind and predicate(report.value):
+                    return report
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"no matching {kind!r} report within {timeout:g}s; "
+                    f"got {self.reports[since:]}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+
+# -- headless mutter (TESTBEDS.md section 3)
+
+MUTTER_IDLE_MONITOR = "org.gnome.Mutter.IdleMonitor"
+MUTTER_REMOTE_DESKTOP = "org.gnome.Mutter.RemoteDesktop"
+
+#: binary -> Debian package, for the Mutter idle tests
+MUTTER_TOOLS: dict[str, str] = {
+    "mutter": "mutter",
+    "dbus-daemon": "dbus-daemon",
+    "dbus-send": "dbus-bin",
+}
+
+
+def require_mutter() -> None:
+    """Skip when mutter or dbus is missing; fail instead when ``CI=true``."""
+    missing = [tool for tool in MUTTER_TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return
+    packages = sorted({MUTTER_TOOLS[tool] for tool in missing})
+    reason = (
+        f"mutter test tools missing: {', '.join(missing)} "
+        f"(apt-get install -y --no-install-recommends {' '.join(packages)})"
+    )
+    if _in_ci():
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+class HeadlessMutter:
+    """``mutter --headless --wayland --no-x11`` on a private session bus.
+
+    It gets its own ``XDG_RUNTIME_DIR`` (so its Wayland socket cannot clash), ``HOME``
+    and XDG dirs, and an in-memory GSettings backend (no dconf writes). Ready once it
+    owns ``org.gnome.Mutter.IdleMonitor`` on the bus.
+    """
+
+    def __init__(
+        self, bus_address: str, tmpdir: Path | str | None = None, start_timeout: float = 20.0
+    ) -> None:
+        self.bus_address = bus_address
+        self._tmp = _TempDir(tmpdir, "nudged-mutter-")
+        self.dir = self._tmp.path
+        self.log_path = self.dir / "mutter.log"
+        self.start_timeout = start_timeout
+        self.owner: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("mutter not started")
+        return self._proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def env(self) -> dict[str, str]:
+        runtime = self.dir / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        home = self.dir / "home"
+        env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_DESKTOP_VARS}
+        env.pop("DISPLAY", None)
+        env.update(
+            DBUS_SESSION_BUS_ADDRESS=self.bus_address,
+            XDG_RUNTIME_DIR=str(runtime),
+            HOME=str(home),
+            XDG_CONFIG_HOME=str(home / ".config"),
+            XDG_DATA_HOME=str(home / ".local" / "share"),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            GSETTINGS_BACKEND="memory",
+        )
+        return env
+
+    def start(self) -> HeadlessMutter:
+        if self.running:
+            return self
+        env = self.env()
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                [
+                    "mutter",
+                    "--headless",
+                    "--wayland",
+                    "--no-x11",
+                    "--virtual-monitor",
+                    "1280x800",
+                    "--wayland-display=wayland-nudged",
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        proc = self._proc
+
+        def ready() -> str | None:
+            if proc.poll() is not None:
+                raise TestbedError(
+                    f"mutter exited ({proc.returncode}):\n{_log_tail(self.log_path)}"
+                )
+            return _name_owner(self.bus_address, MUTTER_IDLE_MONITOR)
+
+        try:
+            self.owner = _wait_until(
+                ready, self.start_timeout, f"mutter to own {MUTTER_IDLE_MONITOR}"
+            )
+        except BaseException:
+            self.kill(signal.SIGKILL)
+            raise
+        return self
+
+    def kill(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        """End mutter by its PID (SIGKILL: as if it crashed) and wait until it is reaped."""
+        proc, self._proc = self._proc, None
+        self.owner = None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+
+    def stop(self) -> None:
+        self.kill()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> HeadlessMutter:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class MutterRemoteInput:
+    """Real input through ``org.gnome.Mutter.RemoteDesktop``, from the event loop.
+
+    Mutter ties a remote-desktop session to the connection that created it (and
+    closes it when that client leaves the bus), so this keeps one dbus-fast
+    connection open: ``async with MutterRemoteInput(addr) as rd: await rd.move()``.
+    """
+
+    def __init__(self, bus_address: str, timeout: float = 10.0) -> None:
+        self.bus_address = bus_address
+        self.timeout = timeout
+        self.session_path = ""
+        self._bus: Any = None
+
+    async def _call(self, path: str, interface: str, member: str,
+                    signature: str = "", body: list[Any] | None = None) -> list[Any]:
+        from dbus_fast import Message, MessageType
+
+        reply = await asyncio.wait_for(
+            self._bus.call(Message(destination=MUTTER_REMOTE_DESKTOP, path=path,
+                                   interface=interface, member=member,
+                                   signature=signature, body=body or [])),
+            self.timeout,
+        )
+        if reply is None or reply.message_type == MessageType.ERROR:
+            detail = reply.body if reply is not None else "no reply"
+            raise TestbedError(f"RemoteDesktop {member} failed: {detail}")
+        return list(reply.body)
+
+    async def __aenter__(self) -> MutterRemoteInput:
+        from dbus_fast.aio import MessageBus
+
+        self._bus = await asyncio.wait_for(
+            MessageBus(bus_address=self.bus_address).connect(), self.timeout)
+        try:
+            (self.session_path,) = await self._call(
+                "/org/gnome/Mutter/RemoteDesktop", MUTTER_REMOTE_DESKTOP, "CreateSession")
+            await self._call(self.session_path, f"{MUTTER_REMOTE_DESKTOP}.Session", "Start")
+        except BaseException:
+            self._bus.disconnect()
+            raise
+        return self
+
+    async def move(self, dx: float = 5.0, dy: float = 5.0) -> None:
+        """Move the pointer: input, as far as mutter's idle monitor is concerned."""
+        await self._call(self.session_path, f"{MUTTER_REMOTE_DESKTOP}.Session",
+                         "NotifyPointerMotionRelative", "dd", [float(dx), float(dy)])
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._bus is None:
+            return
+        with contextlib.suppress(Exception):
+            await self._call(self.session_path, f"{MUTTER_REMOTE_DESKTOP}.Session", "Stop")
+        with contextlib.suppress(Exception):
+            self._bus.disconnect()
+        self._bus = None
+
+
+# -- ActivityWatch's aw-server (TESTBEDS.md section 7)
+
+#: aw-server 0.12.0 breaks with peewee 4 and Flask 2.3; pinned so the cache key is
+#: stable. aw-client comes with aw-server anyway.
+AW_REQUIREMENTS: tuple[str, ...] = ("aw-server==0.12.0", "aw-client", "peewee<4", "flask<2.3")
+AW_INSTALL_TIMEOUT = 900.0
+
+
+def _aw_cache_root() -> Path:
+    """The real user's cache (not the per-test HOME the conftest fixture sets)."""
+    try:
+        home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        home = Path(tempfile.gettempdir())
+    root = home / ".cache"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".nudged-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        root = Path(tempfile.gettempdir())
+    return root
+
+
+def aw_server_venv() -> Path:
+    """A venv with aw-server, built once and cached: ``~/.cache/nudged-test-aw-<key>``.
+
+    The key hashes the requirements and this Python's version, so changing either
+    builds a new one. A lock file serialises concurrent test runs, and a marker file
+    written last tells a complete venv from one whose install was interrupted (that
+    one is removed and built again). Raises TestbedError (with pip's output) when the
+    install fails.
+    """
+    key = hashlib.sha256(
+        "\n".join((*AW_REQUIREMENTS, sys.version.split()[0])).encode()
+    ).hexdigest()[:12]
+    root = _aw_cache_root()
+    venv = root / f"nudged-test-aw-{key}"
+    complete = venv / ".nudged-complete"
+    if complete.exists():
+        return venv
+    with open(root / f"nudged-test-aw-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if complete.exists():
+            return venv
+        shutil.rmtree(venv, ignore_errors=True)
+        log_path = root / f"nudged-test-aw-{key}.log"
+        try:
+            with open(log_path, "wb") as log:
+                for cmd in (
+                    [sys.executable, "-m", "venv", str(venv)],
+                    [str(venv / "bin" / "python"), "-m", "pip", "install",
+                     "--disable-pip-version-check", *AW_REQUIREMENTS],
+                ):
+                    log.write(f"$ {' '.join(cmd)}\n".encode())
+                    log.flush()
+                    done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL,
+                                          timeout=AW_INSTALL_TIMEOUT)
+                    if done.returncode != 0:
+                        raise TestbedError(
+                            f"{' '.join(cmd[:4])} failed ({done.returncode}):\n"
+                            f"{_log_tail(log_path)}"
+                        )
+        except subprocess.TimeoutExpired as exc:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise TestbedError(f"installing aw-server took over {exc.timeout:g}s") from exc
+        except BaseException:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise
+        complete.write_text("\n".join(AW_REQUIREMENTS) + "\n")
+    return venv
+
+
+def require_aw_server() -> Path:
+    """The aw-server venv; skip when it cannot be installed, fail instead when CI=true."""
+    try:
+        return aw_server_venv()
+    except (TestbedError, OSError) as exc:
+        reason = f"cannot install aw-server ({' '.join(AW_REQUIREMENTS)}): {exc}"
+        if _in_ci():
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+def free_tcp_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the caller retries if it gets taken)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class AwServer:
+    """``aw-server --testing`` on 127.0.0.1 and a free port, with its own XDG dirs.
+
+    Its REST API is driven with urllib; events go in with ``heartbeat`` (merged like
+    a real watcher's) or ``insert``.
+    """
+
+    def __init__(self, venv: Path, tmpdir: Path | str | None = None,
+                 start_timeout: float = 20.0) -> None:
+        self.venv = venv
+        self._tmp = _TempDir(tmpdir, "nudged-aw-")
+        self.dir = self._tmp.path
+        self.log_path = self.dir / "aw-server.log"
+        self.start_timeout = start_timeout
+        self.port = 0
+        self.info: dict[str, Any] = {}
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def hostname(self) -> str:
+        """The hostname aw-server reports (what watchers put in bucket ids)."""
+        return str(self.info.get("hostname", socket.gethostname()))
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("aw-server not started")
+        return self._proc.pid
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_DESKTOP_VARS}
+        env.update(
+            HOME=str(self.dir / "home"),
+            XDG_DATA_HOME=str(self.dir / "data"),
+            XDG_CONFIG_HOME=str(self.dir / "config"),
+            XDG_CACHE_HOME=str(self.dir / "cache"),
+            XDG_STATE_HOME=str(self.dir / "state"),
+        )
+        return env
+
+    def start(self) -> AwServer:
+        if self._proc is not None and self._proc.poll() is None:
+            return self
+        last: TestbedError | None = None
+        for _attempt in range(3):  # a free port can be taken before aw-server binds it
+            self.port = free_tcp_port()
+            try:
+                self._start_once()
+                return self
+            except TestbedError as exc:
+                last = exc
+                self.kill()
+                if "in use" not in str(exc):
+                    break
+        assert last is not None
+        raise last
+
+    def _start_once(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                [str(self.venv / "bin" / "aw-server"), "--testing",
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        proc = self._proc
+
+        def ready() -> dict[str, Any] | None:
+            if proc.poll() is not None:
+                raise TestbedError(
+                    f"aw-server exited ({proc.returncode}):\n{_log_tail(self.log_path)}"
+                )
+            try:
+                return dict(self.get("/api/0/info", timeout=1.0))
+            except (OSError, ValueError):
+                return None
+
+        self.info = _wait_until(ready, self.start_timeout, f"aw-server at {self.url}")
+
+    # -- REST
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method,
+            headers={"Content-Type": "application/json"} if data is not None else {},
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            raw = response.read()
+        return json.loads(raw) if raw.strip() else None
+
+    def get(self, path: str, timeout: float = 10.0) -> Any:
+        return self.request("GET", path, timeout=timeout)
+
+    def create_bucket(self, bucket: str, type: str, hostname: str | None = None,
+                      client: str = "nudged-test") -> None:
+        self.request("POST", f"/api/0/buckets/{urllib.parse.quote(bucket)}",
+                     {"client": client, "type": type, "hostname": hostname or self.hostname})
+
+    def delete_bucket(self, bucket: str) -> None:
+        self.request("DELETE", f"/api/0/buckets/{urllib.parse.quote(bucket)}?force=1")
+
+    def heartbeat(self, bucket: str, data: Mapping[str, Any], at: datetime | None = None,
+                  duration: float = 0.0, pulsetime: float = 5.0) -> None:
+        """Send a heartbeat as a watcher does (same data within pulsetime: merged)."""
+        event = {"timestamp": (at or datetime.now(UTC)).isoformat(), "duration": duration,
+                 "data": dict(data)}
+        self.request("POST", f"/api/0/buckets/{urllib.parse.quote(bucket)}/heartbeat"
+                     f"?pulsetime={pulsetime:g}", event)
+
+    def insert(self, bucket: str, data: Mapping[str, Any], at: datetime,
+               duration: float = 0.0) -> None:
+        event = {"timestamp": at.isoformat(), "duration": duration, "data": dict(data)}
+        self.request("POST", f"/api/0/buckets/{urllib.parse.quote(bucket)}/events", [event])
+
+    # -- lifecycle
+    def kill(self) -> None:
+        """End aw-server by its PID."""
+        _stop_process(self._proc)
+        self._proc = None
+
+    def stop(self) -> None:
+        self.kill()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> AwServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+__all__ += [
+    "AW_REQUIREMENTS",
+    "MUTTER_TOOLS",
+    "ActivityRecorder",
+    "AwServer",
+    "HeadlessMutter",
+    "MutterRemoteInput",
+    "Report",
+    "aw_server_venv",
+    "free_tcp_port",
+    "require_aw_server",
+    "require_mutter",
+]
