@@ -1631,10 +1631,20 @@ def missing_logind_tools() -> list[str]:
 
 def require_logind_tools() -> None:
     """Skip when dbus-daemon or python3-dbusmock is missing; fail instead when CI=true."""
-    missing = missing_logind_tools()
-    if not missing:
+    _require(missing_logind_tools(), "logind test tools")
+
+
+def require_dbus_daemon() -> None:
+    """Skip when dbus-daemon/dbus-send are missing (a private bus is all that is
+    needed); fail instead when CI=true."""
+    missing = [] if shutil.which("dbus-daemon") and shutil.which("dbus-send") else ["dbus"]
+    _require(missing, "dbus-daemon")
+
+
+def _require(missing_packages: list[str], what: str) -> None:
+    if not missing_packages:
         return
-    reason = f"logind test tools missing (apt-get install -y {' '.join(missing)})"
+    reason = f"{what} missing (apt-get install -y {' '.join(missing_packages)})"
     if _in_ci():
         pytest.fail(f"CI=true but {reason}", pytrace=False)
     pytest.skip(reason)
@@ -1717,6 +1727,7 @@ class LogindMock:
 __all__ += [
     "LogindMock",
     "missing_logind_tools",
+    "require_dbus_daemon",
     "require_logind_tools",
 ]
 
