@@ -68,14 +68,19 @@ class Focus:
 
 @dataclass(frozen=True)
 class Probe:
-    """A probe's answer: can this source work here, and if not, why and what to do."""
+    """A probe's answer: can this source work here, and if not, why and what to do.
+
+    ``provides`` narrows the class's capabilities to what works here (a screensaver
+    service that can tell the lock state but not the idle time); ``None`` = all.
+    """
 
     ok: bool
     reason: str = ""
+    provides: frozenset[Capability] | None = None
 
     @classmethod
-    def yes(cls, reason: str = "") -> Probe:
-        return cls(True, reason)
+    def yes(cls, reason: str = "", provides: frozenset[Capability] | None = None) -> Probe:
+        return cls(True, reason, provides)
 
     @classmethod
     def no(cls, reason: str) -> Probe:

@@ -101,7 +101,9 @@ async def probe_all(session: Session, paths: Sequence[str] = KNOWN_SOURCES,
             result = Probe.no(f"no answer within {timeout:g}s")
         except Exception as exc:
             result = Probe.no(f"probe failed: {type(exc).__name__}: {exc}")
-        return ProbeResult(cls.name, cls, result, cls.capabilities)
+        provides = cls.capabilities if result.provides is None else (
+            cls.capabilities & result.provides)
+        return ProbeResult(cls.name, cls, result, provides)
 
     return list(await asyncio.gather(*(one(p) for p in paths)))
 

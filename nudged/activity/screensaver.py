@@ -226,10 +226,12 @@ class ScreenSaverSource(ActivitySource):
                 await asyncio.wait_for(
                     _screensaver(bus, path).call_get_session_idle_time(), CALL_TIMEOUT
                 )
-                idle = "idle time too"
             except (DBusError, TimeoutError) as exc:
-                idle = f"lock only, no idle time ({error_text(exc)})"
-            return Probe.yes(f"{SCREENSAVER} at {path}: {idle}")
+                return Probe.yes(
+                    f"{SCREENSAVER} at {path}: lock only, no idle time ({error_text(exc)})",
+                    provides=frozenset({Capability.LOCK}),
+                )
+            return Probe.yes(f"{SCREENSAVER} at {path}: lock and idle time")
         except Exception as exc:
             return Probe.no(f"{SCREENSAVER} did not answer on {where}: {error_text(exc)}")
         finally:
