@@ -157,6 +157,7 @@ class PluginHost:
         self.pm = _Manager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
+        self._tasks: set[asyncio.Future[Any]] = set()  # async observers still running
 
     # -- discovery and loading ---------------------------------------------------
     def discover(
@@ -334,6 +335,8 @@ class PluginHost:
                 if inspect.isawaitable(result):
                     # Observers may be async: run them on the loop without waiting.
                     task = asyncio.ensure_future(result)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                     task.add_done_callback(partial(self._task_done, record, hook))
                     continue
             except Exception as exc:
