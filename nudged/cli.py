@@ -340,7 +340,7 @@ def cmd_usage(args: argparse.Namespace) -> int:
 
 
 def _hm(minutes: float) -> str:
-    whole = int(round(minutes))
+    whole = round(minutes)
     return f"{whole // 60}h{whole % 60:02d}m" if whole >= 60 else f"{whole}m"
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-
 from pydantic import BaseModel
 
 from nudged.activity.hub import ActivityHub

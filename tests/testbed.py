@@ -2260,3 +2260,385 @@ __all__ += [
     "require_aw_server",
     "require_mutter",
 ]
+
+
+# --------------------------------------------------------------------------- Wayland compositors
+# Appended for the Wayland, sway and Hyprland activity sources (TESTBEDS.md sections
+# 4 and 5): a headless sway (run as uid 65534 when we are root: sway refuses root)
+# with foot and xterm windows, and a headless KWin 5.27 from a copied binary.
+
+import glob as _glob  # noqa: E402
+import stat as _stat  # noqa: E402
+
+#: binary -> Debian package, for the sway stories
+SWAY_TOOLS: dict[str, str] = {
+    "sway": "sway",
+    "swaymsg": "sway",
+    "foot": "foot",
+    "Xwayland": "xwayland",
+    "xterm": "xterm",
+    "setpriv": "util-linux",
+}
+#: binary -> Debian package, for the KWin stories
+KWIN_TOOLS: dict[str, str] = {"kwin_wayland": "kwin-wayland"}
+
+#: The unprivileged user a root test runs sway and its clients as ("nobody").
+NOBODY = 65534
+
+
+def require_sway_tools() -> None:
+    """Skip when sway, foot, Xwayland or xterm is missing; fail instead when CI=true."""
+    missing = sorted({pkg for tool, pkg in SWAY_TOOLS.items() if shutil.which(tool) is None})
+    _require(missing, "sway test tools")
+
+
+def require_kwin_tools() -> None:
+    """Skip when kwin_wayland is missing; fail instead when CI=true."""
+    missing = sorted({pkg for tool, pkg in KWIN_TOOLS.items() if shutil.which(tool) is None})
+    _require(missing, "KWin test tools")
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """A minimal environment: nothing that points at the developer's own session."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+           "LC_ALL": "C.UTF-8"}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class SwayWindow:
+    """A window we opened in sway: its sway container id and the client process."""
+
+    con_id: int
+    title: str
+    app: str
+    proc: subprocess.Popen[bytes]
+    title_pipe: Path | None = None
+    _writer: Any = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def set_title(self, title: str) -> None:
+        """Make the program inside the window set a new title (an OSC 2 sequence).
+
+        The shell in the window blocks reading a FIFO (no polling); each line we
+        write becomes the window's title.
+        """
+        if self.title_pipe is None:
+            raise TestbedError("this window was opened without a title pipe")
+        if self._writer is None:
+            self._writer = open(self.title_pipe, "w")  # noqa: SIM115 - kept open on purpose
+        self._writer.write(title + "\n")
+        self._writer.flush()
+        self.title = title
+
+    def close_pipe(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(OSError):
+                self._writer.close()
+            self._writer = None
+
+
+class Sway:
+    """A headless sway with its own runtime dir; the windows the person works with.
+
+    As root, sway and every client run as uid 65534 (``setpriv``) in a runtime dir
+    owned by that uid; the test process itself (root) can still connect to the
+    sockets in it. As another user, everything runs as that user.
+    """
+
+    def __init__(self, tmpdir: Path | str | None = None, start_timeout: float = 20.0) -> None:
+        self._tmp = _TempDir(tmpdir, "nudged-sway-")
+        self.dir = self._tmp.path
+        self.runtime = self.dir / "runtime"
+        self.log_path = self.dir / "sway.log"
+        self.start_timeout = start_timeout
+        self.wayland_display = ""  # absolute path of the Wayland socket
+        self.x_display = ""        # sway's Xwayland, e.g. ":5"
+        self.swaysock = ""
+        self.windows: list[SwayWindow] = []
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._as_nobody = os.geteuid() == 0
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("sway not started")
+        return self._proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _user_cmd(self, argv: list[str]) -> list[str]:
+        if not self._as_nobody:
+            return argv
+        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+
+    def client_env(self, **extra: str) -> dict[str, str]:
+        """Environment of a client of this sway (as its user)."""
+        return _clean_env(HOME=str(self.runtime), XDG_RUNTIME_DIR=str(self.runtime),
+                          WAYLAND_DISPLAY=self.wayland_display, **extra)
+
+    def session_environ(self) -> dict[str, str]:
+        """What nudged would find in its environment in this sway session."""
+        return {"WAYLAND_DISPLAY": self.wayland_display, "XDG_RUNTIME_DIR": str(self.runtime),
+                "SWAYSOCK": self.swaysock, "XDG_CURRENT_DESKTOP": "sway",
+                "XDG_SESSION_TYPE": "wayland"}
+
+    def start(self) -> Sway:
+        if self._proc is not None:
+            return self
+        self.dir.chmod(0o711)  # sway (uid 65534) must read its config in here
+        self.runtime.mkdir(mode=0o700)
+        if self._as_nobody:
+            os.chown(self.runtime, NOBODY, NOBODY)
+        ready = self.runtime / "ready"
+        config = self.dir / "config"
+        config.write_text(
+            "# Written by tests/testbed.py\n"
+            "output HEADLESS-1 resolution 1280x800\n"
+            "xwayland enable\n"
+            # Tell the test the names sway chose, once it runs its config.
+            "exec sh -c 'printf \"%s\\n%s\\n\" \"$WAYLAND_DISPLAY\" \"$DISPLAY\" "
+            f"> {ready}.tmp && mv {ready}.tmp {ready}'\n")
+        config.chmod(0o644)
+        env = _clean_env(HOME=str(self.runtime), XDG_RUNTIME_DIR=str(self.runtime),
+                         WLR_BACKENDS="headless", WLR_LIBINPUT_NO_DEVICES="1",
+                         WLR_RENDERER="pixman")
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(
+                self._user_cmd(["sway", "-c", str(config)]), env=env,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        proc = self._proc
+
+        def started() -> bool:
+            if proc.poll() is not None:
+                raise TestbedError(f"sway exited with {proc.returncode}\n"
+                                   f"{_log_tail(self.log_path)}")
+            return ready.exists() and bool(_glob.glob(str(self.runtime / "sway-ipc.*.sock")))
+
+        try:
+            _wait_until(started, self.start_timeout, "sway to run its config")
+            wayland, x_display = [*ready.read_text().splitlines(), "", ""][:2]
+            self.wayland_display = str(self.runtime / wayland)
+            self.x_display = x_display
+            self.swaysock = _glob.glob(str(self.runtime / "sway-ipc.*.sock"))[0]
+            self.swaymsg("-t", "get_version")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def swaymsg(self, *args: str, timeout: float = 10.0) -> Any:
+        """``swaymsg -r ARGS`` (raw JSON answer, parsed)."""
+        try:
+            proc = subprocess.run(["swaymsg", "-r", "-s", self.swaysock, *args],
+                                  capture_output=True, text=True, timeout=timeout,
+                                  env=_clean_env())
+        except subprocess.TimeoutExpired as exc:
+            raise TestbedError(f"swaymsg {' '.join(args)}: no answer in {timeout:g}s") from exc
+        if proc.returncode != 0:
+            raise TestbedError(f"swaymsg {' '.join(args)} failed: "
+                               f"{proc.stderr.strip() or proc.stdout.strip()}")
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    def views(self) -> list[dict[str, Any]]:
+        """Every window in sway's tree (containers with a pid)."""
+        found: list[dict[str, Any]] = []
+
+        def walk(node: dict[str, Any]) -> None:
+            if node.get("pid"):
+                found.append(node)
+            for child in node.get("nodes", []) + node.get("floating_nodes", []):
+                walk(child)
+
+        walk(self.swaymsg("-t", "get_tree"))
+        return found
+
+    def _window(self, argv: list[str], title: str, app: str, env: dict[str, str],
+                timeout: float, title_pipe: Path | None = None) -> SwayWindow:
+        proc = subprocess.Popen(self._user_cmd(argv), env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def mapped() -> dict[str, Any] | None:
+            if proc.poll() is not None:
+                raise TestbedError(f"{argv[0]} exited with {proc.returncode}")
+            return next((v for v in self.views() if v.get("pid") == proc.pid
+                         and v.get("name") == title), None)
+
+        try:
+            view = _wait_until(mapped, timeout, f"the {argv[0]} window {title!r}")
+        except BaseException:
+            _stop_process(proc)
+            raise
+        window = SwayWindow(int(view["id"]), title, app, proc, title_pipe)
+        self.windows.append(window)
+        return window
+
+    def foot(self, title: str, app_id: str, settable_title: bool = False,
+             timeout: float = 15.0) -> SwayWindow:
+        """A native Wayland window (foot) with this title and app id; wait until mapped.
+
+        With ``settable_title``, :meth:`SwayWindow.set_title` can change the title later.
+        """
+        if not settable_title:
+            return self._window(["foot", "--title", title, "--app-id", app_id,
+                                 "sleep", "300"], title, app_id, self.client_env(), timeout)
+        pipe = self.runtime / f"title-{len(self.windows)}-{time.monotonic_ns()}"
+        os.mkfifo(pipe, 0o600)
+        if self._as_nobody:
+            os.chown(pipe, NOBODY, NOBODY)
+        script = ('while IFS= read -r t; do printf "\\033]2;%s\\007" "$t"; done < "$1"; '
+                  "sleep 300")
+        return self._window(["foot", "--title", title, "--app-id", app_id,
+                             "sh", "-c", script, "sh", str(pipe)],
+                            title, app_id, self.client_env(), timeout, pipe)
+
+    def xterm(self, title: str, wm_class: str, timeout: float = 20.0) -> SwayWindow:
+        """An X11 window (xterm, through sway's Xwayland) titled and classed like a browser.
+
+        Keep ``title`` ASCII: xterm writes other titles only as a COMPOUND_TEXT
+        ``WM_NAME``, which wlroots 0.15 ignores (the window would have no title).
+        """
+        if not self.x_display:
+            raise TestbedError("sway started without Xwayland")
+        env = self.client_env(DISPLAY=self.x_display)
+        return self._window(["xterm", "-T", title, "-class", wm_class, "-e", "sleep", "300"],
+                            title, wm_class, env, timeout)
+
+    def close_window(self, window: SwayWindow) -> None:
+        window.close_pipe()
+        _stop_process(window.proc)
+        if window in self.windows:
+            self.windows.remove(window)
+
+    def kill(self) -> None:
+        """End sway abruptly (SIGKILL by PID), as a crash would; windows stay ours."""
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            self._proc.wait(10)
+
+    def stop(self) -> None:
+        for window in list(self.windows):
+            self.close_window(window)
+        if self._proc is not None:
+            _stop_process(self._proc)
+            self._proc = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Sway:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class KWin:
+    """A headless KWin 5.27 (``--virtual``) on a socket in a runtime dir of its own.
+
+    ``/usr/bin/kwin_wayland`` carries file capabilities that containers refuse to
+    execute, so a copy (a plain copy drops them) under the same name is run.
+    No session bus: KWin complains in its log and works.
+    """
+
+    SOCKET = "wayland-kde"  # a fixed name is fine: the runtime dir is private
+
+    def __init__(self, tmpdir: Path | str | None = None, start_timeout: float = 30.0) -> None:
+        self._tmp = _TempDir(tmpdir, "nudged-kwin-")
+        self.dir = self._tmp.path
+        self.runtime = self.dir / "runtime"
+        self.log_path = self.dir / "kwin.log"
+        self.start_timeout = start_timeout
+        self.wayland_display = str(self.runtime / self.SOCKET)
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise TestbedError("KWin not started")
+        return self._proc.pid
+
+    def session_environ(self) -> dict[str, str]:
+        return {"WAYLAND_DISPLAY": self.wayland_display, "XDG_RUNTIME_DIR": str(self.runtime),
+                "XDG_CURRENT_DESKTOP": "KDE", "XDG_SESSION_TYPE": "wayland"}
+
+    def start(self) -> KWin:
+        if self._proc is not None:
+            return self
+        source = shutil.which("kwin_wayland")
+        if source is None:
+            raise TestbedError("kwin_wayland is not installed")
+        (self.dir / "bin").mkdir()
+        binary = self.dir / "bin" / "kwin_wayland"
+        shutil.copyfile(source, binary)
+        binary.chmod(0o755)
+        self.runtime.mkdir(mode=0o700)
+        env = _clean_env(HOME=str(self.dir), XDG_RUNTIME_DIR=str(self.runtime),
+                         XDG_CONFIG_HOME=str(self.dir / "config"),
+                         XDG_CACHE_HOME=str(self.dir / "cache"),
+                         XDG_DATA_HOME=str(self.dir / "data"))
+        with open(self.log_path, "wb") as log:
+            self._proc = subprocess.Popen(
+                [str(binary), "--virtual", "--no-lockscreen", "--no-kactivities",
+                 "--socket", self.SOCKET, "--width", "1280", "--height", "800"],
+                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        proc = self._proc
+
+        def listening() -> bool:
+            if proc.poll() is not None:
+                raise TestbedError(f"kwin_wayland exited with {proc.returncode}\n"
+                                   f"{_log_tail(self.log_path)}")
+            try:
+                if not _stat.S_ISSOCK(os.stat(self.wayland_display).st_mode):
+                    return False
+            except FileNotFoundError:
+                return False
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.connect(self.wayland_display)
+                except OSError:
+                    return False
+            return True
+
+        try:
+            _wait_until(listening, self.start_timeout, "KWin's Wayland socket")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def kill(self) -> None:
+        """End KWin abruptly (SIGKILL by PID), as a crash would."""
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            self._proc.wait(10)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _stop_process(self._proc)
+            self._proc = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> KWin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+__all__ += [
+    "KWIN_TOOLS",
+    "NOBODY",
+    "SWAY_TOOLS",
+    "KWin",
+    "Sway",
+    "SwayWindow",
+    "require_kwin_tools",
+    "require_sway_tools",
+]
