@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from nudged.activity.base import ActivitySource, Capability, Probe, Session, SessionType
+from nudged.activity.base import ActivitySource, Capability, Focus, Probe, Session, SessionType
 
 #: name -> Probe to answer; tests set these.
 PROBES: dict[str, Probe] = {}
@@ -28,6 +28,9 @@ class _Fake(ActivitySource):
     def report_idle(self, idle: bool) -> None:
         self.sink.idle_changed(self.name, idle, datetime(2026, 3, 2, tzinfo=UTC))
 
+    def report_focus(self, focus: Focus) -> None:
+        self.sink.focus_changed(self.name, focus, datetime(2026, 3, 2, tzinfo=UTC))
+
 
 class PreciseIdle(_Fake):
     name = "precise"
@@ -41,3 +44,19 @@ class CoarseIdle(_Fake):
     capabilities = frozenset({Capability.IDLE, Capability.LOCK, Capability.SLEEP})
     priority = 10
     priorities: ClassVar[dict[Capability, int]] = {Capability.IDLE: 90}
+
+
+class UrlSource(_Fake):
+    """Knows the browser tab's address, as ActivityWatch's web watcher does."""
+
+    name = "urls"
+    capabilities = frozenset({Capability.URL})
+    priority = 10
+    TABS: ClassVar[dict[str, str]] = {}
+
+    async def current(self) -> Focus | None:
+        title = next(iter(self.TABS), "")
+        return Focus("Firefox", title, url=self.TABS[title]) if title else None
+
+    def report_focus(self, focus: Focus) -> None:
+        self.sink.focus_changed(self.name, focus, datetime(2026, 3, 2, tzinfo=UTC))

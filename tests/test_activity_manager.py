@@ -18,13 +18,15 @@ PATHS = ("fake_sources:PreciseIdle", "fake_sources:CoarseIdle",
 class Sink:
     def __init__(self) -> None:
         self.idle: list[tuple[str, bool]] = []
+        self.focus: list[Focus | None] = []
 
     def idle_changed(self, source: str, idle: bool, at: datetime) -> None:
         self.idle.append((source, idle))
 
     def lock_changed(self, source: str, locked: bool, at: datetime) -> None: ...
     def sleep_changed(self, source: str, asleep: bool, at: datetime) -> None: ...
-    def focus_changed(self, source: str, focus: Focus | None, at: datetime) -> None: ...
+    def focus_changed(self, source: str, focus: Focus | None, at: datetime) -> None:
+        self.focus.append(focus)
     def source_failed(self, source: str, reason: str) -> None: ...
 
 
@@ -93,3 +95,30 @@ def test_only_the_chosen_source_is_heard_and_a_failed_one_is_replaced_then_resta
     asyncio.run(scenario())
     assert sink.idle == [("precise", True), ("coarse", False)]
     assert fakes.STARTED == ["precise", "coarse", "precise"]
+
+
+def test_a_focus_change_asks_the_url_source_for_the_tabs_address() -> None:
+    fakes.UrlSource.TABS.clear()
+    fakes.UrlSource.TABS["Reddit - Dive into anything — Mozilla Firefox"] = "https://www.reddit.com/"
+    sink = Sink()
+    paths = (*PATHS, "fake_sources:UrlSource")
+
+    async def scenario() -> None:
+        m = manager.ActivityManager(x11(), sink, timedelta(minutes=3), paths)
+        await m.start()
+        assert m.choices[Capability.URL].source == "urls"
+        fakes.INSTANCES["urls"].report_focus(Focus("Firefox", "ignored: not the focus source"))
+        reddit = Focus("Firefox", "Reddit - Dive into anything — Mozilla Firefox")
+        fakes.INSTANCES["precise"].report_focus(reddit)
+        await asyncio.sleep(0.01)
+        # Switching away before the answer arrives: the late answer is dropped.
+        fakes.INSTANCES["precise"].report_focus(reddit.__class__("code", "notes.md"))
+        fakes.INSTANCES["precise"].report_focus(reddit)
+        fakes.INSTANCES["precise"].report_focus(Focus("code", "notes.md"))
+        await asyncio.sleep(0.01)
+        await m.stop()
+
+    asyncio.run(scenario())
+    assert [(f.app, f.url) for f in sink.focus if f] == [
+        ("Firefox", None), ("Firefox", "https://www.reddit.com/"),
+        ("code", None), ("Firefox", None), ("code", None)]

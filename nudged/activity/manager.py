@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -162,7 +162,9 @@ class _Gate:
 
     def focus_changed(self, source: str, focus: Focus | None, at: datetime) -> None:
         if self._serves(Capability.FOCUS):
+            self.manager.latest_focus = focus
             self.manager.sink.focus_changed(source, focus, at)
+            self.manager.look_up_url(source, focus, at)
 
     def source_failed(self, source: str, reason: str) -> None:
         self.manager.source_failed(self.name, reason)
@@ -185,6 +187,7 @@ class ActivityManager:
         self._restarts: dict[str, asyncio.TimerHandle] = {}
         self._stopping = False
         self._tasks: set[asyncio.Future[Any]] = set()
+        self.latest_focus: Focus | None = None
 
     async def start(self) -> None:
         self.results = await probe_all(self.session, self.paths)
@@ -251,6 +254,31 @@ class ActivityManager:
         await self._apply(choose(self.results, frozenset(self._restarts)))
         if name in self.running:
             self._failed.pop(name, None)
+
+    def look_up_url(self, source: str, focus: Focus | None, at: datetime) -> None:
+        """A focus change is a decision point: ask the URL source (ActivityWatch) what
+        the tab's address is, when another source reported the focus without one."""
+        choice = self.choices.get(Capability.URL)
+        if focus is None or focus.url or choice is None or choice.source in (None, source):
+            return
+        url_source = self.running.get(choice.source or "")
+        current = getattr(url_source, "current", None)
+        if current is None:
+            return
+
+        async def ask() -> None:
+            try:
+                seen = await current()
+            except Exception as exc:
+                log.debug("URL look-up failed", source=choice.source, error=str(exc))
+                return
+            if self.latest_focus != focus:
+                return  # the focus moved on while we asked
+            if seen is not None and seen.url and seen.title == focus.title:
+                self.latest_focus = replace(focus, url=seen.url)
+                self.sink.focus_changed(source, self.latest_focus, at)
+
+        self._spawn(ask())
 
     def after_resume(self) -> None:
         """After a resume, ask every running source for its state afresh."""
