@@ -52,6 +52,7 @@ class CoreConfig(BaseModel):
     max_per_hour: int = Field(default=4, ge=1, le=60)
     snooze: Duration = timedelta(minutes=10)
     notification_timeout: Duration = timedelta(minutes=5)
+    idle_after: Duration = timedelta(minutes=3)
     log_level: str = "info"
 
     @field_validator("timezone")

@@ -112,7 +112,7 @@ def test_a_focus_change_asks_the_url_source_for_the_tabs_address() -> None:
         fakes.INSTANCES["precise"].report_focus(reddit)
         await asyncio.sleep(0.01)
         # Switching away before the answer arrives: the late answer is dropped.
-        fakes.INSTANCES["precise"].report_focus(reddit.__class__("code", "notes.md"))
+        fakes.INSTANCES["precise"].report_focus(Focus("code", "notes.md"))
         fakes.INSTANCES["precise"].report_focus(reddit)
         fakes.INSTANCES["precise"].report_focus(Focus("code", "notes.md"))
         await asyncio.sleep(0.01)
