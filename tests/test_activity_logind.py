@@ -643,7 +643,8 @@ def test_screensaver_lock_follows_active_changed(session_bus: SessionBus) -> Non
         try:
             probe = await ScreenSaverSource.probe(session)
             assert probe.ok, probe.reason
-            assert "/ScreenSaver" in probe.reason and "idle time too" in probe.reason
+            assert "/ScreenSaver" in probe.reason and "lock and idle time" in probe.reason
+            assert probe.provides is None
 
             await source.start()
             assert source.path == "/ScreenSaver"

@@ -47,7 +47,7 @@ def test_each_capability_goes_to_the_best_source_that_works() -> None:
     assert choices[Capability.IDLE].source == "precise"
     assert choices[Capability.LOCK].source == "coarse"
     assert choices[Capability.URL].source is None
-    missing = [r for r in results if r.name == "sources"]
+    missing = [r for r in results if r.name == "Missing"]
     assert missing[0].probe.reason.startswith("not available: No module named")
 
 

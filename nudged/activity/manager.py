@@ -36,7 +36,8 @@ log = structlog.get_logger("nudged.activity")
 #: missing optional library (python-xlib, pywayland, i3ipc) is a failed probe.
 KNOWN_SOURCES: tuple[str, ...] = (
     "nudged.activity.mutter:MutterIdleSource",
-    "nudged.activity.wayland:WaylandSource",
+    "nudged.activity.wayland:WaylandIdleSource",
+    "nudged.activity.wayland:WlrForeignToplevelSource",
     "nudged.activity.x11:X11Source",
     "nudged.activity.sway:SwaySource",
     "nudged.activity.hyprland:HyprlandSource",
@@ -85,7 +86,7 @@ async def probe_all(session: Session, paths: Sequence[str] = KNOWN_SOURCES,
     """Probe every source concurrently; import errors and timeouts become reasons."""
 
     async def one(path: str) -> ProbeResult:
-        name = path.rsplit(":", 1)[0].rsplit(".", 1)[-1]
+        name = path.rsplit(":", 1)[-1]
         try:
             cls = load_source(path)
         except ImportError as exc:
