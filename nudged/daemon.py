@@ -25,7 +25,8 @@ from nudged.config import LoadedConfig
 from nudged.errors import ConfigError, NudgedError
 from nudged.models import Response
 from nudged.notify import ConsoleSink, DesktopSink
-from nudged.runtime import PluginSelection, Runtime
+from nudged.plugins import PluginStatus
+from nudged.runtime import PluginSelection, Runtime, build_host
 from nudged.scheduler import ClockJumpWatch, NudgeScheduler
 from nudged.store import Store, default_db_path
 
@@ -134,6 +135,14 @@ class Daemon:
         nxt = f"; next: {upcoming[0][1]} at {upcoming[0][0]:%H:%M}" if upcoming else ""
         return f"{ok} plugins ok{nxt}"
 
+    def _plugin_problems(self, loaded: LoadedConfig) -> list[str]:
+        """Problems with the plugin tables of ``loaded`` (a throwaway host validates them)."""
+        host, problems = build_host(loaded, self.environ, self.selection)
+        for record in host.records.values():
+            if record.status is PluginStatus.CONFIG_ERROR:
+                problems.extend(record.reason.splitlines())
+        return problems
+
     async def reload(self) -> None:
         """SIGHUP: read the config again; an invalid one is rejected, the old one kept."""
         if self._reloading or self.runtime is None:
@@ -146,8 +155,14 @@ class Daemon:
         try:
             try:
                 loaded = self._load()
+                # Plugin tables are validated by the plugins: reject what `nudged config
+                # check` rejects, before anything of the running config is stopped.
+                problems = self._plugin_problems(loaded)
+                if problems:
+                    raise ConfigError(problems)
             except ConfigError as exc:
-                log.error("new config rejected; keeping the previous one", problems=exc.problems)
+                for problem in exc.problems:  # one line each, as `nudged config check` says it
+                    log.error("new config rejected; keeping the previous one", problem=problem)
                 sink = old.engine.sink
                 if isinstance(sink, DesktopSink):
                     sink.notice("nudged kept its previous settings",

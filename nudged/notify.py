@@ -78,6 +78,7 @@ class DesktopSink:
         self._notifier: DesktopNotifier | None = None
         self._identifiers: dict[int, str] = {}   # shown_id -> notification identifier
         self._by_key: dict[str, int] = {}        # nudge key -> latest shown_id
+        self._server_ids: dict[int, int] = {}    # shown_id -> the server's notification id
         self._tasks: set[asyncio.Task[Any]] = set()
         self.desktop_ok: bool | None = None
 
@@ -92,6 +93,7 @@ class DesktopSink:
         task.add_done_callback(self._tasks.discard)
 
     def withdraw(self, shown_id: int) -> None:
+        self._server_ids.pop(shown_id, None)
         ident = self._identifiers.pop(shown_id, None)
         if ident is not None and self._notifier is not None:
             task = asyncio.ensure_future(self._clear(ident))
@@ -112,6 +114,7 @@ class DesktopSink:
             self._notifier = self._make_notifier()
         previous = self._by_key.get(nudge.key)
         if previous is not None and previous in self._identifiers:
+            self._server_ids.pop(previous, None)
             await self._clear(self._identifiers.pop(previous))
         dispatched = False
 
@@ -140,6 +143,9 @@ class DesktopSink:
             dispatched = False
             ident = ""
         if dispatched:
+            server_id = self._server_id(ident)
+            if server_id is not None:
+                self._server_ids[shown_id] = server_id
             if self.desktop_ok is not True:
                 log.info("desktop notifications work", app=self.app_name)
             self.desktop_ok = True
@@ -179,6 +185,7 @@ class DesktopSink:
         """Forget the notifier after a failure, closing the bus connection it opened
         (desktop-notifier keeps it open even when the server never answered)."""
         notifier, self._notifier = self._notifier, None
+        self._server_ids.clear()  # ids of a server we no longer talk to
         bus = getattr(getattr(notifier, "_backend", None), "bus", None)
         if bus is not None:
             try:
@@ -186,11 +193,33 @@ class DesktopSink:
             except Exception as exc:
                 log.debug("could not close the old bus connection", error=str(exc))
 
+    def _server_id(self, ident: str) -> int | None:
+        """The server's id for a notification desktop-notifier just sent (private API:
+        desktop-notifier forgets it before it calls a button's ``on_pressed``)."""
+        backend = getattr(self._notifier, "_backend", None)
+        ids = getattr(backend, "_platform_to_interface_notification_identifier", None)
+        try:
+            found = ids.inverse.get(ident) if ids is not None else None
+        except Exception:
+            return None
+        return found if isinstance(found, int) else None
+
+    async def _close_answered(self, server_id: int) -> None:
+        interface = getattr(getattr(self._notifier, "_backend", None), "interface", None)
+        try:
+            if interface is not None:
+                await interface.call_close_notification(server_id)
+        except Exception as exc:  # already closed, or the server is gone
+            log.debug("could not close an answered notification", error=str(exc))
+
     def _answered(self, shown_id: int, response: Response) -> None:
         # Some servers (dunst) leave a notification on screen after a button press.
-        ident = self._identifiers.pop(shown_id, None)
-        if ident is not None and response is not Response.DISMISSED:
-            task = asyncio.ensure_future(self._clear(ident))
+        # desktop-notifier has already forgotten it by now (``clear()`` would do
+        # nothing), so close it by the server's id.
+        self._identifiers.pop(shown_id, None)
+        server_id = self._server_ids.pop(shown_id, None)
+        if server_id is not None and response is not Response.DISMISSED:
+            task = asyncio.ensure_future(self._close_answered(server_id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self.respond(shown_id, response)
