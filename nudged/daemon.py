@@ -16,21 +16,25 @@ from collections.abc import Mapping
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from nudged import config as configmod
 from nudged import logs, sdnotify
+from nudged.activity.hub import ActivityHub
+from nudged.activity.manager import ActivityManager
+from nudged.activity.session import detect
 from nudged.config import LoadedConfig
 from nudged.errors import ConfigError, NudgedError
 from nudged.models import Response
 from nudged.notify import ConsoleSink, DesktopSink
-from nudged.plugins import PluginStatus
-from nudged.runtime import PluginSelection, Runtime, build_host
+from nudged.runtime import PluginSelection, Runtime, build_host, config_problems
 from nudged.scheduler import ClockJumpWatch, NudgeScheduler
 from nudged.store import Store, default_db_path
 
 log = structlog.get_logger("nudged.daemon")
+HEARTBEAT = 300.0  # seconds between ledger writes of the open stretch of present time
 
 
 def demo_config() -> LoadedConfig:
@@ -52,6 +56,9 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.runtime: Runtime | None = None
         self._reloading = False
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._heartbeat: asyncio.TimerHandle | None = None
+        self.activity: ActivityManager | None = None
 
     def _load(self) -> LoadedConfig:
         if self.demo:
@@ -79,9 +86,13 @@ class Daemon:
         console = ConsoleSink(self._respond, interactive=interactive)
         sink = DesktopSink(self._respond, console, snooze=loaded.settings.core.snooze)
         watch = ClockJumpWatch(loop, lambda _jump: scheduler.wakeup())
+        hub = ActivityHub(scheduler.now, scheduler.tz, store)
+        hub.on_resume.append(scheduler.wakeup)  # missed nudges coalesce at once
+        activity = self.activity = ActivityManager(detect(self.environ), hub,
+                                                   loaded.settings.core.idle_after)
         try:
             self.runtime = Runtime(loaded, scheduler, sink, store, environ=self.environ,
-                                   selection=self.selection)
+                                   selection=self.selection, activity=hub)
             await self.runtime.start()
             since = scheduler.now() - timedelta(hours=1)
             self.runtime.engine.seed_recent(store.shown_since(since))
@@ -89,7 +100,7 @@ class Daemon:
             watch.start()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stopping.set)
-            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+            loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
             if interactive:
                 loop.add_reader(sys.stdin.fileno(),
                                 lambda: console.answer(sys.stdin.readline()))
@@ -99,6 +110,9 @@ class Daemon:
                                        for r in self.runtime.statuses()),
                      pid=os.getpid())
             self._log_broken_plugins()
+            # Probing the desktop takes a moment; READY=1 does not wait for it.
+            self._spawn(self._start_activity())
+            self._heartbeat = loop.call_later(HEARTBEAT, self._beat)
             if self.demo:
                 log.info("demo mode: nudges every few seconds; Ctrl+C stops",
                          state=str(db))
@@ -111,7 +125,16 @@ class Daemon:
             if interactive:
                 loop.remove_reader(sys.stdin.fileno())
             watch.stop()
+            if self._heartbeat is not None:
+                self._heartbeat.cancel()
             scheduler.shutdown()
+            try:
+                await asyncio.wait_for(activity.stop(), 0.5)
+            except TimeoutError:
+                log.warning("activity sources took too long to stop")
+            except Exception as exc:
+                log.warning("activity sources failed to stop", error=str(exc))
+            hub.heartbeat()  # the open stretch of present time goes to the ledger
             try:
                 if self.runtime is not None:
                     await self.runtime.stop()
@@ -120,6 +143,27 @@ class Daemon:
                 store.close()
                 self.sd.close()
         return 0
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start_activity(self) -> None:
+        assert self.activity is not None
+        try:
+            await self.activity.start()
+        except Exception as exc:  # never a dead daemon: nudges still come, untimed by presence
+            log.error("activity layer failed to start", error=f"{type(exc).__name__}: {exc}")
+            return
+        chosen = {cap: c.source for cap, c in self.activity.choices.items()}
+        log.info("activity sources chosen", **{k.value: v or "none" for k, v in chosen.items()})
+
+    def _beat(self) -> None:
+        """Write the open stretch of present time, so a crash loses at most this much."""
+        if self.runtime is not None:
+            self.runtime.activity.heartbeat()
+        self._heartbeat = asyncio.get_running_loop().call_later(HEARTBEAT, self._beat)
 
     def _log_broken_plugins(self) -> None:
         assert self.runtime is not None
@@ -133,15 +177,7 @@ class Daemon:
         ok = sum(1 for r in self.runtime.statuses() if r["status"] == "ok")
         upcoming = scheduler.upcoming(1)
         nxt = f"; next: {upcoming[0][1]} at {upcoming[0][0]:%H:%M}" if upcoming else ""
-        return f"{ok} plugins ok{nxt}"
-
-    def _plugin_problems(self, loaded: LoadedConfig) -> list[str]:
-        """Problems with the plugin tables of ``loaded`` (a throwaway host validates them)."""
-        host, problems = build_host(loaded, self.environ, self.selection)
-        for record in host.records.values():
-            if record.status is PluginStatus.CONFIG_ERROR:
-                problems.extend(record.reason.splitlines())
-        return problems
+        return f"{ok} plugin{'' if ok == 1 else 's'} ok{nxt}"
 
     async def reload(self) -> None:
         """SIGHUP: read the config again; an invalid one is rejected, the old one kept."""
@@ -157,7 +193,8 @@ class Daemon:
                 loaded = self._load()
                 # Plugin tables are validated by the plugins: reject what `nudged config
                 # check` rejects, before anything of the running config is stopped.
-                problems = self._plugin_problems(loaded)
+                built = build_host(loaded, self.environ, self.selection)
+                problems = config_problems(*built)
                 if problems:
                     raise ConfigError(problems)
             except ConfigError as exc:
@@ -170,8 +207,13 @@ class Daemon:
                 return
             scheduler.remove_nudges()
             await old.stop()
+            for prefix in ("deferred:", "snoozed:"):  # nothing owed to the old plugins
+                scheduler.cancel_prefix(prefix)
             new = Runtime(loaded, scheduler, old.engine.sink, old.engine.recorder,
-                          environ=self.environ, selection=self.selection, engine=old.engine)
+                          environ=self.environ, selection=self.selection, engine=old.engine,
+                          built=built, activity=old.activity)
+            if isinstance(new.engine.sink, DesktopSink):
+                new.engine.sink.snooze = loaded.settings.core.snooze
             await new.start()
             self.runtime = new
             self._log_broken_plugins()

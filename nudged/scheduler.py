@@ -150,6 +150,12 @@ class NudgeScheduler:
         if job is not None:
             job.remove()
 
+    def cancel_prefix(self, prefix: str) -> None:
+        """Forget every pending timer whose key starts with ``prefix``."""
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(f"timer:{prefix}"):
+                job.remove()
+
     def upcoming(self, n: int = 5) -> list[tuple[datetime, str]]:
         jobs = [j for j in self._scheduler.get_jobs()
                 if j.id.startswith("nudge:") and j.next_run_time]

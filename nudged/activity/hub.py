@@ -34,6 +34,8 @@ class ActivityHub:
         self.host: PluginHost | None = None
         self.engine: Engine | None = None
         self._classified: tuple[Focus | None, Attribution] | None = None
+        #: Called when the machine wakes from sleep (the daemon wakes its scheduler).
+        self.on_resume: list[Callable[[], None]] = []
 
     def attach(self, host: PluginHost, engine: Engine) -> None:
         """Point at the current plugins and engine (again after a reload)."""
@@ -51,6 +53,9 @@ class ActivityHub:
 
     def sleep_changed(self, source: str, asleep: bool, at: datetime) -> None:
         self.presence.sleep_changed(source, asleep, at)
+        if not asleep:
+            for callback in self.on_resume:
+                callback()
 
     def focus_changed(self, source: str, focus: Focus | None, at: datetime) -> None:
         self.presence.focus_changed(source, focus, at)
