@@ -626,14 +626,24 @@ def print_references(rep: Report) -> None:
 @contextlib.contextmanager
 def testbed() -> Iterator[tuple[DesktopStack, NotifySocket]]:
     sys.path.insert(0, str(ROOT))
-    from tests.testbed import DesktopStack, NotifySocket, missing_desktop_tools
+    from tests.testbed import DesktopStack, NotifySocket, Openbox, missing_desktop_tools
 
     missing = missing_desktop_tools()
     if missing:
         raise BenchError(f"missing desktop tools: {', '.join(missing)} "
-                         "(apt-get install -y xvfb dbus dbus-x11 dunst)")
+                         "(apt-get install -y xvfb dbus dbus-x11 dunst openbox xterm)")
     with DesktopStack() as stack, NotifySocket() as notify:
-        yield stack, notify
+        # The X11 stack as a person has it: a window manager and the focus on one
+        # window, so the daemon's X11 activity source watches focus and idle too.
+        wm = Openbox(stack.xvfb.display).start()
+        try:
+            window = wm.xterm("Reddit - Dive into anything — Mozilla Firefox", "Firefox")
+            subprocess.run(["xdotool", "windowactivate", "--sync", str(window.wid)],
+                           env={**os.environ, "DISPLAY": stack.xvfb.display}, check=True,
+                           timeout=10, capture_output=True)
+            yield stack, notify
+        finally:
+            wm.stop()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -58,8 +58,8 @@ def test_a_source_for_another_session_type_is_not_used_and_doctor_says_why() -> 
     assert report["capabilities"]["idle"]["source"] == "coarse"
     assert report["capabilities"]["focus"] == {
         "source": None,
-        "reason": "precise: not used in a wayland session",
-        "tried": [{"source": "precise", "reason": "not used in a wayland session"}],
+        "reason": "precise: not used in a Wayland session",
+        "tried": [{"source": "precise", "reason": "not used in a Wayland session"}],
     }
 
 
@@ -122,3 +122,26 @@ def test_a_focus_change_asks_the_url_source_for_the_tabs_address() -> None:
     assert [(f.app, f.url) for f in sink.focus if f] == [
         ("Firefox", None), ("Firefox", "https://www.reddit.com/"),
         ("code", None), ("Firefox", None), ("code", None)]
+
+
+def test_the_list_of_known_sources_says_the_same_as_the_source_classes() -> None:
+    for candidate in manager.KNOWN_SOURCES:
+        assert isinstance(candidate, manager.Candidate)
+        cls = manager.load_source(candidate.path)
+        assert (candidate.name, candidate.capabilities) == (cls.name, cls.capabilities), \
+            candidate.path
+        assert candidate.sessions <= cls.sessions, candidate.path
+
+
+def test_sources_that_cannot_apply_are_not_even_imported() -> None:
+    import sys
+
+    session = Session(SessionType.UNKNOWN, "", {})
+    sys.modules.pop("nudged.activity.sway", None)
+    results = {r.name: r for r in asyncio.run(manager.probe_all(session))}
+    assert "nudged.activity.sway" not in sys.modules
+    assert results["sway"].probe.reason == "not used in an unknown session"
+    assert results["x11"].probe.reason == "not used in an unknown session"
+    assert results["mutter"].probe.reason == "DBUS_SESSION_BUS_ADDRESS is not set"
+    choices = manager.choose(list(results.values()))
+    assert ("x11", "not used in an unknown session") in choices[Capability.FOCUS].tried

@@ -44,7 +44,6 @@ import contextlib
 import enum
 import json
 import os
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -212,7 +211,7 @@ async def http_get_json(base: str, path: str, timeout: float) -> Any:
 
     async def exchange() -> bytes:
         reader, writer = await asyncio.open_connection(
-            parts.hostname, port, ssl=ssl.create_default_context() if https else None
+            parts.hostname, port, ssl=_tls_context() if https else None
         )
         try:
             writer.write(request)
@@ -337,6 +336,13 @@ def _parse_event(raw: Any) -> _Event | None:
 def tab_matches(window_title: str, tab_title: str) -> bool:
     """A browser window's title is its active tab's title plus the browser's name."""
     return bool(tab_title) and window_title.startswith(tab_title)
+
+
+def _tls_context() -> Any:
+    """TLS only for an https server address; the daemon does not load ssl otherwise."""
+    import ssl
+
+    return ssl.create_default_context()
 
 
 # --------------------------------------------------------------------------- source

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -28,23 +30,91 @@ from nudged.activity.base import (
     Health,
     Probe,
     Session,
+    SessionType,
 )
 
 log = structlog.get_logger("nudged.activity")
 
-#: Every source nudged knows, as "module:Class", imported only when probed so a
-#: missing optional library (python-xlib, pywayland, i3ipc) is a failed probe.
-KNOWN_SOURCES: tuple[str, ...] = (
-    "nudged.activity.mutter:MutterIdleSource",
-    "nudged.activity.wayland:WaylandIdleSource",
-    "nudged.activity.wayland:WlrForeignToplevelSource",
-    "nudged.activity.x11:X11Source",
-    "nudged.activity.sway:SwaySource",
-    "nudged.activity.hyprland:HyprlandSource",
-    "nudged.activity.logind:LogindSource",
-    "nudged.activity.screensaver:ScreenSaverSource",
-    "nudged.activity.activitywatch:ActivityWatchSource",
-    "nudged.activity.clockjump:ClockJumpSleepSource",
+@dataclass(frozen=True)
+class Candidate:
+    """A source nudged knows, and what must hold before its module is even imported.
+
+    Importing a source's library costs memory for the daemon's whole life
+    (pywayland ~3 MiB, python-xlib ~2 MiB), so a source that cannot apply here, such
+    as sway's IPC in an X11 session, is ruled out from the environment alone.
+    """
+
+    path: str  # "module:Class"
+    name: str = ""  # the class's ``name`` (a test keeps these in step)
+    capabilities: frozenset[Capability] = frozenset()  # likewise
+    sessions: frozenset[SessionType] = frozenset(SessionType)
+    env: tuple[str, ...] = ()  # at least one of these must be set
+    #: A local server that must accept a connection first: (env var, default URL).
+    listening: tuple[str, str] | None = None
+
+    def ruled_out(self, session: Session) -> str:
+        """Why this source cannot apply in ``session`` (empty if it might)."""
+        if session.type not in self.sessions:
+            return not_used_in(session)
+        if self.env and not any(session.environ.get(var) for var in self.env):
+            return f"{' or '.join(self.env)} is not set"
+        return ""
+
+    async def nobody_listening(self, session: Session) -> str:
+        """Why the server this source needs does not answer (empty if it might)."""
+        if self.listening is None:
+            return ""
+        var, default = self.listening
+        url = urlsplit(session.environ.get(var) or os.environ.get(var) or default)
+        host, port = url.hostname or "127.0.0.1", url.port or (443 if url.scheme == "https"
+                                                               else 80)
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 0.5)
+        except (OSError, TimeoutError) as exc:
+            return f"nothing answers at {host}:{port} ({type(exc).__name__})"
+        writer.close()
+        return ""
+
+
+def not_used_in(session: Session) -> str:
+    kind = {SessionType.X11: "an X11", SessionType.WAYLAND: "a Wayland",
+            SessionType.UNKNOWN: "an unknown"}[session.type]
+    return f"not used in {kind} session"
+
+
+WAYLAND = frozenset({SessionType.WAYLAND})
+X11 = frozenset({SessionType.X11})
+
+#: Every source nudged knows, imported only when it may apply and then probed, so a
+#: missing optional library is a failed probe, not a crash.
+IDLE, LOCK, SLEEP = Capability.IDLE, Capability.LOCK, Capability.SLEEP
+FOCUS, TITLE, URL = Capability.FOCUS, Capability.TITLE, Capability.URL
+ANY_SESSION = frozenset(SessionType)
+SESSION_BUS = ("DBUS_SESSION_BUS_ADDRESS",)
+
+#: Every source nudged knows, imported only when it may apply and then probed, so a
+#: missing optional library is a failed probe, not a crash.
+KNOWN_SOURCES: tuple[Candidate | str, ...] = (
+    Candidate("nudged.activity.mutter:MutterIdleSource", "mutter", frozenset({IDLE}),
+              ANY_SESSION, SESSION_BUS),
+    Candidate("nudged.activity.wayland:WaylandIdleSource", "wayland-idle", frozenset({IDLE}),
+              WAYLAND, ("WAYLAND_DISPLAY",)),
+    Candidate("nudged.activity.wayland:WlrForeignToplevelSource", "wlr-toplevel",
+              frozenset({FOCUS, TITLE}), WAYLAND, ("WAYLAND_DISPLAY",)),
+    Candidate("nudged.activity.x11:X11Source", "x11", frozenset({IDLE, FOCUS, TITLE}),
+              X11, ("DISPLAY",)),
+    Candidate("nudged.activity.sway:SwaySource", "sway", frozenset({FOCUS, TITLE}),
+              WAYLAND, ("SWAYSOCK",)),
+    Candidate("nudged.activity.hyprland:HyprlandSource", "hyprland",
+              frozenset({FOCUS, TITLE}), WAYLAND, ("HYPRLAND_INSTANCE_SIGNATURE",)),
+    Candidate("nudged.activity.logind:LogindSource", "logind",
+              frozenset({IDLE, LOCK, SLEEP})),
+    Candidate("nudged.activity.screensaver:ScreenSaverSource", "screensaver",
+              frozenset({IDLE, LOCK}), ANY_SESSION, SESSION_BUS),
+    Candidate("nudged.activity.activitywatch:ActivityWatchSource", "activitywatch",
+              frozenset({IDLE, FOCUS, TITLE, URL}),
+              listening=("NUDGED_AW_URL", "http://127.0.0.1:5600")),
+    Candidate("nudged.activity.clockjump:ClockJumpSleepSource", "clock", frozenset({SLEEP})),
 )
 
 BACKOFF_START = 1.0
@@ -81,12 +151,17 @@ def load_source(path: str) -> type[ActivitySource]:
     return cls
 
 
-async def probe_all(session: Session, paths: Sequence[str] = KNOWN_SOURCES,
+async def probe_all(session: Session, paths: Sequence[Candidate | str] = KNOWN_SOURCES,
                     timeout: float = 2.0) -> list[ProbeResult]:
     """Probe every source concurrently; import errors and timeouts become reasons."""
 
-    async def one(path: str) -> ProbeResult:
-        name = path.rsplit(":", 1)[-1]
+    async def one(candidate: Candidate | str) -> ProbeResult:
+        if isinstance(candidate, str):
+            candidate = Candidate(candidate, candidate.rsplit(":", 1)[-1])
+        path, name = candidate.path, candidate.name
+        why_not = candidate.ruled_out(session) or await candidate.nobody_listening(session)
+        if why_not:
+            return ProbeResult(name, None, Probe.no(why_not), candidate.capabilities)
         try:
             cls = load_source(path)
         except ImportError as exc:
@@ -95,7 +170,7 @@ async def probe_all(session: Session, paths: Sequence[str] = KNOWN_SOURCES,
             return ProbeResult(name, None, Probe.no(f"broken: {type(exc).__name__}: {exc}"))
         if session.type not in cls.sessions:
             return ProbeResult(cls.name, cls, Probe.no(
-                f"not used in a {session.type.value} session"), cls.capabilities)
+                not_used_in(session)), cls.capabilities)
         try:
             result = await asyncio.wait_for(cls.probe(session), timeout)
         except TimeoutError:
@@ -115,15 +190,15 @@ def choose(results: Sequence[ProbeResult],
     choices: dict[Capability, Choice] = {}
     for cap in ALL_CAPABILITIES:
         candidates = sorted(
-            (r for r in results if r.cls is not None and cap in r.capabilities),
-            key=lambda r: priority_of(r.cls, cap),  # type: ignore[arg-type]
+            (r for r in results if cap in r.capabilities),
+            key=lambda r: priority_of(r.cls, cap) if r.cls is not None else 1000,
         )
         tried = []
         chosen = None
         for result in candidates:
             if result.name in exclude:
                 tried.append((result.name, "failed recently; restarting"))
-            elif result.probe.ok:
+            elif result.probe.ok and result.cls is not None:
                 chosen = result
                 break
             else:
@@ -175,7 +250,7 @@ class ActivityManager:
     """Owns the running sources. Reports flow to ``sink`` (the presence machine)."""
 
     def __init__(self, session: Session, sink: ActivitySink, idle_after: timedelta,
-                 paths: Sequence[str] = KNOWN_SOURCES,
+                 paths: Sequence[Candidate | str] = KNOWN_SOURCES,
                  now: Callable[[], datetime] | None = None) -> None:
         self.session = session
         self.sink = sink
