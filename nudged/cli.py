@@ -92,7 +92,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and first not in COMMANDS:
+        # Not a built-in command: perhaps a plugin's (loading plugins only now keeps
+        # `nudged --help` and the built-in commands fast).
+        return _plugin_command(parser, argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -110,6 +116,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def _plugin_command(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    from nudged import commands, logs
+    from nudged.errors import NudgedError
+
+    logs.setup("auto", "warning")
+    try:
+        found, store = commands.discover()
+    except NudgedError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in found:
+        command.build(sub.add_parser(command.name, help=f"{command.help} "
+                                                       f"(plugin {command.plugin})"))
+    args = parser.parse_args(argv)
+    chosen = next(c for c in found if c.name == args.command)
+    try:
+        return int(chosen.run(args, chosen.ctx) or 0)
+    except NudgedError as exc:
+        print(f"nudged: {exc}" if "\n" not in str(exc) else str(exc), file=sys.stderr)
+        return exc.exit_code
+    finally:
+        store.close()
 
 
 # -- commands -------------------------------------------------------------------------

@@ -33,7 +33,9 @@ class PluginContext:
     _fire: Callable[[str, str, str | None, str | None], None] = field(
         repr=False, default=lambda *a: None
     )
-    activity: Any = None  # ActivityView: present(), continuous(), today(), focus()
+    activity: Any = None  # ActivityHub: present(), continuous(), today(), focus()
+    state: Any = None  # nudged.pluginstore.State: get(key, default), set(key, value)
+    journal: Any = None  # nudged.pluginstore.Journal: add(kind, at, **data), entries()
     _timers: Any = field(default=None, repr=False)
 
     def now(self) -> datetime:

@@ -210,8 +210,9 @@ class Engine:
         self._record(Event(now, nudge, "response", response=response))
         self.host.call_each("nudged_on_response", nudge=nudge, response=response, at=now)
         if response is Response.SNOOZE:
-            again = replace(nudge.again(), due_at=now + self.snooze)
-            self.timers.call_at(now + self.snooze, lambda: self.due(again),
+            delay = nudge.spec.snooze or self.snooze
+            again = replace(nudge.again(), due_at=now + delay)
+            self.timers.call_at(now + delay, lambda: self.due(again),
                                 key=f"snoozed:{nudge.key}")
 
     def outstanding(self) -> dict[int, Nudge]:

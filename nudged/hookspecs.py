@@ -135,3 +135,17 @@ def nudged_classify_focus(focus: Focus, ctx: PluginContext) -> Attribution | Non
     "not mine". Present time is then counted against its ``app``, ``category`` and
     ``site``. Must be a plain, fast ``def``.
     """
+
+
+@hookspec
+def nudged_register_commands(register: Callable[..., None], ctx: PluginContext) -> None:
+    """Add subcommands to the ``nudged`` command line (``nudged contact log Mum``).
+
+    Called only when a person runs a command that is not built in, so plugins cost
+    nothing for ``nudged --help``. Call ``register(name, help, build, run)``:
+    ``build(parser)`` adds arguments to an ``argparse.ArgumentParser``;
+    ``run(args, ctx) -> int`` does the work and returns the exit code. ``ctx`` has the
+    plugin's config, ``ctx.state`` and ``ctx.journal`` (the daemon may be running: read
+    and write through them, never cache). Raise :class:`nudged.ConfigError` with a
+    sentence for bad input; it is printed without a traceback.
+    """

@@ -8,6 +8,7 @@ is a filter's answer, and a :class:`Response` is what the person did.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
@@ -64,6 +65,10 @@ class NudgeSpec:
     stale_after: timedelta = timedelta(minutes=30)
     quiet_hours_apply: bool = True
     buttons: tuple[str, ...] = ("done", "snooze", "skip")
+    #: Other words on the buttons, e.g. ``{"snooze": "Tomorrow"}``.
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: How long "snooze" waits for this nudge (None: ``[core] snooze``).
+    snooze: timedelta | None = None
 
     def __post_init__(self) -> None:
         unknown = [b for b in self.buttons if b not in BUTTONS]
@@ -71,6 +76,9 @@ class NudgeSpec:
             raise ValueError(f"unknown button {unknown[0]!r}; buttons are {', '.join(BUTTONS)}")
         if not self.id:
             raise ValueError("a nudge needs an id")
+        odd = [name for name in self.labels if name not in self.buttons]
+        if odd:
+            raise ValueError(f"labels names {odd[0]!r}, which is not one of its buttons")
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,12 @@ class DesktopSink:
 
         buttons = []
         for name in nudge.spec.buttons:
-            label = snooze_label(self.snooze) if name == "snooze" else LABELS.get(name, name)
+            if name in nudge.spec.labels:
+                label = nudge.spec.labels[name]
+            elif name == "snooze":
+                label = snooze_label(nudge.spec.snooze or self.snooze)
+            else:
+                label = LABELS.get(name, name)
             buttons.append(Button(title=label, on_pressed=answer(RESPONSES[name])))
         try:
             ident = await self._notifier.send(

@@ -27,6 +27,7 @@ from nudged.engine import Engine, Event, Recorder, Sink
 from nudged.errors import ConfigError
 from nudged.models import Nudge, NudgeSpec
 from nudged.plugins import PluginHost, PluginRecord, PluginStatus, _describe
+from nudged.pluginstore import Journal, PluginDataStore, State
 from nudged.store import Store
 
 log = structlog.get_logger("nudged.runtime")
@@ -141,6 +142,8 @@ class Runtime:
         if activity is None:
             activity = ActivityHub(scheduler.now, scheduler.tz, Store.memory())
         self.activity = activity
+        #: Plugins' state and journal live in the same store as the usage ledger.
+        self.data: PluginDataStore = activity.ledger.store  # type: ignore[assignment]
         activity.attach(self.host, engine)
         self.specs: dict[tuple[str, str], NudgeSpec] = {}
         for problem in self.config_problems:
@@ -156,6 +159,8 @@ class Runtime:
             _fire=self.fire,
             activity=self.activity,
             _timers=self.scheduler,
+            state=State(self.data, record.name),
+            journal=Journal(self.data, record.name, self.scheduler.tz),
         )
 
     async def start(self) -> None:

@@ -63,6 +63,24 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX usage_day_idx ON usage (day);
     """,
+    # 3: plugins' own data: a little state (JSON per key) and an append-only journal
+    # (what happened, when: a night's bedtime kept, a contact made, a check-in).
+    """
+    CREATE TABLE plugin_state (
+        plugin TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (plugin, key)
+    );
+    CREATE TABLE plugin_journal (
+        id INTEGER PRIMARY KEY,
+        plugin TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX plugin_journal_idx ON plugin_journal (plugin, kind, at);
+    """,
 ]
 
 
@@ -233,6 +251,40 @@ class Store:
         return [tuple(r) for r in self._conn.execute(
             "SELECT app, category, site, sum(seconds) FROM usage WHERE day = ? "
             "GROUP BY app, category, site", (day,))]
+
+    # -- plugins' own data -----------------------------------------------------------
+    def state_get(self, plugin: str, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM plugin_state WHERE plugin = ? AND key = ?",
+                                 (plugin, key)).fetchone()
+        return None if row is None else str(row[0])
+
+    def state_set(self, plugin: str, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO plugin_state (plugin, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
+            (plugin, key, value))
+
+    def journal_add(self, plugin: str, kind: str, at: datetime, data: str) -> None:
+        self._conn.execute(
+            "INSERT INTO plugin_journal (plugin, kind, at, data) VALUES (?, ?, ?, ?)",
+            (plugin, kind, _iso(at), data))
+
+    def journal(self, plugin: str | None, kind: str | None = None,
+                since: datetime | None = None) -> list[tuple[str, str, datetime, str]]:
+        """(plugin, kind, at, data) in time order, filtered by what is given."""
+        sql = "SELECT plugin, kind, at, data FROM plugin_journal WHERE 1=1"
+        args: list[Any] = []
+        if plugin is not None:
+            sql += " AND plugin = ?"
+            args.append(plugin)
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        if since is not None:
+            sql += " AND at >= ?"
+            args.append(_iso(since))
+        rows = self._conn.execute(sql + " ORDER BY at, id", args).fetchall()
+        return [(p, k, datetime.fromisoformat(a), d) for p, k, a, d in rows]
 
     def close(self) -> None:
         self._conn.close()
