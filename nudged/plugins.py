@@ -226,13 +226,13 @@ class PluginHost:
             except (Exception, SystemExit) as exc:  # any import failure is a status
                 record.status = PluginStatus.IMPORT_ERROR
                 record.reason = _describe(exc)
-                log.warning("plugin failed to load", plugin=record.name, reason=record.reason)
+                log.debug("plugin failed to load", plugin=record.name, reason=record.reason)
                 continue
             problem = self._validate(obj)
             if problem:
                 record.status = PluginStatus.INVALID_HOOK
                 record.reason = problem
-                log.warning("plugin has an invalid hook", plugin=record.name, reason=problem)
+                log.debug("plugin has an invalid hook", plugin=record.name, reason=problem)
                 continue
             try:
                 self.pm.register(obj, name=record.name)
