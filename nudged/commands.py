@@ -66,6 +66,7 @@ def discover(config_path: Path | None = None) -> tuple[list[PluginCommand], _Laz
             log=structlog.get_logger(f"nudged.plugin.{record.name}").bind(plugin=record.name),
             _now=lambda: datetime.now(tz),
             state=State(store, record.name), journal=Journal(store, record.name, tz),
+            configured=record.name in loaded.settings.plugins,
         )
 
         def register(name: str, help: str, build: Callable[[argparse.ArgumentParser], None],

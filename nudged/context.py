@@ -36,6 +36,9 @@ class PluginContext:
     activity: Any = None  # ActivityHub: present(), continuous(), today(), focus()
     state: Any = None  # nudged.pluginstore.State: get(key, default), set(key, value)
     journal: Any = None  # nudged.pluginstore.Journal: add(kind, at, **data), entries()
+    #: The config file has a ``[plugins.<name>]`` table for this plugin. Built-in
+    #: wellbeing plugins keep quiet until a person configures them.
+    configured: bool = False
     _timers: Any = field(default=None, repr=False)
 
     def now(self) -> datetime:

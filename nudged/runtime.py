@@ -161,6 +161,7 @@ class Runtime:
             _timers=self.scheduler,
             state=State(self.data, record.name),
             journal=Journal(self.data, record.name, self.scheduler.tz),
+            configured=record.name in self.loaded.settings.plugins,
         )
 
     async def start(self) -> None:
