@@ -92,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `nudged ... | head`: the reader left; say nothing more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     first = next((a for a in argv if not a.startswith("-")), None)
@@ -123,15 +133,20 @@ def _plugin_command(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     from nudged.errors import NudgedError
 
     logs.setup("auto", "warning")
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=Path)
+    known, _rest = pre.parse_known_args(argv)
     try:
-        found, store = commands.discover()
+        found, store = commands.discover(known.config)
     except NudgedError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for command in found:
-        command.build(sub.add_parser(command.name, help=f"{command.help} "
-                                                       f"(plugin {command.plugin})"))
+        sp = sub.add_parser(command.name, help=f"{command.help} (plugin {command.plugin})")
+        sp.add_argument("--config", type=Path, metavar="PATH",
+                        help="config file (default: $XDG_CONFIG_HOME/nudged/config.toml)")
+        command.build(sp)
     args = parser.parse_args(argv)
     chosen = next(c for c in found if c.name == args.command)
     try:
