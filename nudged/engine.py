@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import structlog
@@ -114,9 +114,9 @@ class Engine:
     def due(self, nudge: Nudge) -> None:
         """A nudge came due (from the scheduler, a deferral, a snooze or ``ctx.fire``)."""
         now = self.clock.now()
-        if now - nudge.due_at > nudge.spec.stale_after:
-            self._record(Event(now, nudge, "suppressed", "nudged", "stale: due "
-                               f"{_ago(now - nudge.due_at)} ago"))
+        late = elapsed(nudge.due_at, now)
+        if late > nudge.spec.stale_after:
+            self._record(Event(now, nudge, "suppressed", "nudged", f"stale: due {_ago(late)} ago"))
             return
         if not self.present:
             # Held until the person is back; the newest of each nudge wins.
@@ -153,7 +153,8 @@ class Engine:
                reason: str) -> None:
         if until is not None and until.tzinfo is None:
             until = until.replace(tzinfo=now.tzinfo)  # a naive time means local time
-        when = until if until is not None and until > now else now + MIN_DEFER
+        when = until if until is not None and elapsed(now, until) > timedelta(0) \
+            else later(now, MIN_DEFER)
         self._record(Event(now, nudge, "deferred", by, reason, until=when))
         self.timers.call_at(when, lambda: self.due(nudge), key=f"deferred:{nudge.key}")
 
@@ -162,17 +163,17 @@ class Engine:
         if previous is None or previous not in self._outstanding:
             return False
         shown_at = self._shown_at[previous]
-        if now - shown_at >= MERGE_WITHIN:
+        if elapsed(shown_at, now) >= MERGE_WITHIN:
             return False
-        was_late = shown_at - self._outstanding[previous].due_at > PUNCTUAL
-        is_late = now - nudge.due_at > PUNCTUAL
+        was_late = elapsed(self._outstanding[previous].due_at, shown_at) > PUNCTUAL
+        is_late = elapsed(nudge.due_at, now) > PUNCTUAL
         return was_late or is_late
 
     def _rate_limited_until(self, now: datetime) -> datetime | None:
-        while self._recent and now - self._recent[0] >= HOUR:
+        while self._recent and elapsed(self._recent[0], now) >= HOUR:
             self._recent.popleft()
         if len(self._recent) >= self.max_per_hour:
-            return self._recent[0] + HOUR
+            return later(self._recent[0], HOUR)
         return None
 
     def _show(self, nudge: Nudge, now: datetime) -> None:
@@ -189,7 +190,7 @@ class Engine:
         self.sink.show(nudge, shown_id)
         if self.notification_timeout is not None:
             self.timers.call_at(
-                now + self.notification_timeout,
+                later(now, self.notification_timeout),
                 lambda: self.respond(shown_id, Response.TIMED_OUT),
                 key=f"timeout:{shown_id}",
             )
@@ -211,8 +212,8 @@ class Engine:
         self.host.call_each("nudged_on_response", nudge=nudge, response=response, at=now)
         if response is Response.SNOOZE:
             delay = nudge.spec.snooze or self.snooze
-            again = replace(nudge.again(), due_at=now + delay)
-            self.timers.call_at(now + delay, lambda: self.due(again),
+            again = replace(nudge.again(), due_at=later(now, delay))
+            self.timers.call_at(again.due_at, lambda: self.due(again),
                                 key=f"snoozed:{nudge.key}")
 
     def outstanding(self) -> dict[int, Nudge]:
@@ -243,6 +244,17 @@ class Engine:
         )
         if self.on_event is not None:
             self.on_event(event)
+
+
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """Real time from ``start`` to ``end``. Subtracting two aware datetimes of one zone
+    gives wall-clock time in Python, which is an hour off across a DST change."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
+
+
+def later(at: datetime, delta: timedelta) -> datetime:
+    """``at`` plus ``delta`` of real time, in ``at``'s zone (see :func:`elapsed`)."""
+    return (at.astimezone(UTC) + delta).astimezone(at.tzinfo)
 
 
 def _ago(delta: timedelta) -> str:

@@ -18,7 +18,7 @@ import math
 import random
 import time as _time
 from collections.abc import Callable
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import structlog
@@ -211,26 +211,31 @@ class ClockJumpWatch:
 
 
 class SimulatedScheduler:
-    """The same triggers and timers on a simulated clock (``nudged preview``, tests)."""
+    """The same triggers and timers on a simulated clock (``nudged preview``, tests).
+
+    The queue and the clock are kept in UTC: two aware datetimes in one zone compare
+    by wall clock in Python, which would stop the clock in the hour that repeats when
+    daylight saving time ends.
+    """
 
     def __init__(self, tz: tzinfo, start: datetime, seed: int = 0) -> None:
         self.tz = tz
-        self._now = start.astimezone(tz)
+        self._now = start.astimezone(UTC)
         self._queue: list[tuple[datetime, int, str, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._keys: dict[str, int] = {}
         random.seed(seed)  # jitter in APScheduler triggers uses the random module
 
     def now(self) -> datetime:
-        return self._now
+        return self._now.astimezone(self.tz)
 
     def _push(self, when: datetime, key: str, callback: Callable[[], None]) -> None:
         seq = next(self._seq)
         self._keys[key] = seq
-        heapq.heappush(self._queue, (when.astimezone(self.tz), seq, key, callback))
+        heapq.heappush(self._queue, (when.astimezone(UTC), seq, key, callback))
 
     def add_nudge(self, plugin: str, spec: NudgeSpec, due: DueCallback) -> bool:
-        trigger = build_trigger(spec, self.tz, self._now)
+        trigger = build_trigger(spec, self.tz, self.now())
         if trigger is None:
             return False
         key = f"nudge:{plugin}:{spec.id}"
@@ -241,19 +246,20 @@ class SimulatedScheduler:
             if following is not None:
                 self._push(following, key, lambda: fire_and_rearm(following))
 
-        first = trigger.get_next_fire_time(None, self._now)
+        first = trigger.get_next_fire_time(None, self.now())
         if first is not None:
             self._push(first, key, lambda: fire_and_rearm(first))
         return True
 
     def call_at(self, when: datetime, callback: Callable[[], None], key: str) -> None:
-        self._push(max(when, self._now), f"timer:{key}", callback)
+        self._push(max(when.astimezone(UTC), self._now), f"timer:{key}", callback)
 
     def cancel(self, key: str) -> None:
         self._keys.pop(f"timer:{key}", None)
 
     def run_until(self, end: datetime) -> None:
         """Advance the clock, firing everything due up to ``end`` in time order."""
+        end = end.astimezone(UTC)
         while self._queue and self._queue[0][0] <= end:
             when, seq, key, callback = heapq.heappop(self._queue)
             if self._keys.get(key) != seq:
@@ -261,4 +267,4 @@ class SimulatedScheduler:
             del self._keys[key]
             self._now = max(self._now, when)
             callback()
-        self._now = max(self._now, end.astimezone(self.tz))
+        self._now = max(self._now, end)
