@@ -40,10 +40,8 @@ comes from ``NUDGED_AW_URL`` (default ``http://127.0.0.1:5600``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import json
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,6 +60,7 @@ from nudged.activity.base import (
     Probe,
     Session,
 )
+from nudged.activity.common import LastFocus, close_writer, getenv, utcnow
 from nudged.errors import NudgedError
 
 log = structlog.get_logger("nudged.activity.activitywatch")
@@ -113,8 +112,7 @@ class AwHttpError(Exception):
 
 def aw_url(session: Session) -> str:
     """The server address: the session's environment, then ours, then the default."""
-    url = session.environ.get(ENV_URL) or os.environ.get(ENV_URL) or DEFAULT_URL
-    return url.rstrip("/")
+    return (getenv(session, ENV_URL) or DEFAULT_URL).rstrip("/")
 
 
 def _dechunk(body: bytes) -> bytes:
@@ -225,9 +223,7 @@ async def http_get_json(base: str, path: str, timeout: float) -> Any:
                     break
             return bytes(raw)
         finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            await close_writer(writer)
 
     raw = await asyncio.wait_for(exchange(), timeout)
     status, body = _parse_response(raw)
@@ -379,14 +375,13 @@ class ActivityWatchSource(ActivitySource):
     ) -> None:
         super().__init__(session, sink, idle_after, wanted)
         self.url = (url or aw_url(session)).rstrip("/")
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or utcnow
         self.request_timeout = request_timeout
         self.stale_after = stale_after
         self._hostname: str | None = None
         self._buckets: AwBuckets | None = None
         self._buckets_read = 0.0  # time.monotonic() of the last bucket list
-        self._focus: Focus | None = None
-        self._focus_known = False
+        self._last_focus = LastFocus()
         self._afk: bool | None = None
         self._running = False
         self._lost_reason: str | None = None
@@ -563,9 +558,7 @@ class ActivityWatchSource(ActivitySource):
             return
         if not self.wanted & {Capability.FOCUS, Capability.TITLE, Capability.URL}:
             return
-        if force or not self._focus_known or focus != self._focus:
-            self._focus = focus
-            self._focus_known = True
+        if self._last_focus.changed(focus, force):
             self.sink.focus_changed(self.name, focus, self._now())
 
     def _report_afk(self, afk: bool, at: datetime, force: bool) -> None:

@@ -32,7 +32,7 @@ from nudged.activity.base import (
     Probe,
     Session,
 )
-from nudged.activity.logind import utcnow
+from nudged.activity.common import utcnow
 
 #: How often to compare the clocks (seconds of awake time).
 CHECK_INTERVAL = 60.0

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,7 +27,6 @@ import structlog
 
 from nudged.activity.base import (
     ActivitySink,
-    ActivitySource,
     Capability,
     Focus,
     Health,
@@ -35,6 +34,7 @@ from nudged.activity.base import (
     Session,
     SessionType,
 )
+from nudged.activity.common import ConnectedSource, LastFocus, close_writer, utcnow
 from nudged.errors import NudgedError
 
 log = structlog.get_logger("nudged.activity.hyprland")
@@ -55,10 +55,6 @@ LINE_LIMIT = 1 << 20
 
 class HyprlandUnavailable(NudgedError):
     """Hyprland's sockets cannot be used (start failed); the message says what to do."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def instance_dir(environ: Mapping[str, str], legacy_root: Path = LEGACY_ROOT
@@ -104,12 +100,10 @@ async def _request(folder: Path, command: str) -> bytes:
         await writer.drain()
         return await reader.read()  # Hyprland closes after answering
     finally:
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+        await close_writer(writer)
 
 
-class HyprlandSource(ActivitySource):
+class HyprlandSource(ConnectedSource):
     """FOCUS and TITLE on Hyprland, from its event socket.
 
     Probe: a Wayland session with ``HYPRLAND_INSTANCE_SIGNATURE`` set whose event
@@ -140,10 +134,7 @@ class HyprlandSource(ActivitySource):
         self._address: str | None = None
         self._app = ""
         self._title = ""
-        self._focus: Focus | None = None
-        self._reported = False
-        self._running = False
-        self._live = False
+        self._last_focus = LastFocus()
 
     @classmethod
     async def probe(cls, session: Session) -> Probe:
@@ -161,15 +152,13 @@ class HyprlandSource(ActivitySource):
         except Exception as exc:
             return Probe.no(f"Hyprland does not accept connections on {path} "
                             f"({type(exc).__name__}: {exc}); a stale socket of an old instance?")
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+        await close_writer(writer)
         return Probe.yes(f"events from {path}")
 
     async def start(self) -> None:
         """Connect to the event socket, report the focused window once, read events."""
         self._running = True
-        self._reported = False
+        self._last_focus.forget()
         folder, why = instance_dir(self.session.environ, self.legacy_root)
         if folder is None:
             self._running = False
@@ -212,17 +201,10 @@ class HyprlandSource(ActivitySource):
             return None
         return data if isinstance(data, dict) else None
 
-    async def stop(self) -> None:
-        """Disconnect; safe to call twice, never raises."""
-        self._running = self._live = False
-        self._teardown()
-        if self.health is not Health.FAILED:
-            self.health = Health.STOPPED
-
     async def refresh(self) -> None:
         """Report the focused window afresh, even if unchanged."""
         if self._live:
-            self._reported = False
+            self._last_focus.forget()
             self._report()
 
     def _teardown(self) -> None:
@@ -250,10 +232,7 @@ class HyprlandSource(ActivitySource):
             raise
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
-        if self._live:
-            self._running = self._live = False
-            self._teardown()
-            self.fail(f"lost Hyprland's event socket ({detail}; Hyprland exited?)")
+        self._connection_lost(f"lost Hyprland's event socket ({detail}; Hyprland exited?)")
 
     def _handle(self, line: str) -> None:
         event = parse_event(line)
@@ -280,8 +259,5 @@ class HyprlandSource(ActivitySource):
         else:
             title = self._title if Capability.TITLE in self.wanted else ""
             focus = Focus(app=self._app, title=title)
-        if self._reported and focus == self._focus:
-            return
-        self._focus = focus
-        self._reported = True
-        self.sink.focus_changed(self.name, focus, _now())
+        if self._last_focus.changed(focus):
+            self.sink.focus_changed(self.name, focus, utcnow())

@@ -12,38 +12,46 @@ Everything arrives as signals; nothing is polled. Introspection XML is embedded
 does not list ``PrepareForSleep`` in its introspection, so a client that asked
 would never subscribe to it.
 
-The small D-Bus helpers at the top (connect with a timeout, ``NameHasOwner``,
-watch a name vanish or the connection drop) are shared with
-:mod:`nudged.activity.screensaver`.
+The D-Bus helpers it used to host live in :mod:`nudged.activity.dbus`; the names
+are still importable from here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
 
-import structlog
-from dbus_fast import BusType, Message, MessageType, Variant
+from dbus_fast import BusType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 from dbus_fast.introspection import Node
 
-from nudged.activity.base import (
-    ActivitySink,
-    ActivitySource,
-    Capability,
-    Health,
-    Probe,
-    Session,
+from nudged.activity.base import ActivitySink, Capability, Health, Probe, Session
+from nudged.activity.common import utcnow
+from nudged.activity.dbus import (
+    CALL_TIMEOUT,
+    PROPERTIES_IFACE,
+    BusSource,
+    TaskGroup,
+    bus_address,
+    bus_call,
+    close_bus,
+    connect_bus,
+    describe_bus,
+    error_text,
+    name_has_owner,
+    probe_within,
+    watch_name_vanishing,
 )
+from nudged.activity.dbus import DBUS_NAME as DBUS_NAME
+from nudged.activity.dbus import DBUS_PATH as DBUS_PATH
+from nudged.activity.dbus import PROBE_TIMEOUT as PROBE_TIMEOUT
 from nudged.errors import NudgedError
 
-log = structlog.get_logger("nudged.activity.logind")
-
+#: The D-Bus helpers (and utcnow) lived here first: they stay importable from here.
 __all__ = [
     "LogindSource",
     "LogindUnavailable",
@@ -60,16 +68,6 @@ __all__ = [
     "utcnow",
     "watch_name_vanishing",
 ]
-
-#: How long one D-Bus round trip may take before we call the peer unresponsive.
-CALL_TIMEOUT = 5.0
-#: A whole probe (connect, ask, disconnect). Below the manager's 2 s probe timeout,
-#: so our own, more helpful reason is the one people see.
-PROBE_TIMEOUT = 1.5
-
-DBUS_NAME = "org.freedesktop.DBus"
-DBUS_PATH = "/org/freedesktop/DBus"
-PROPERTIES_IFACE = "org.freedesktop.DBus.Properties"
 
 LOGIN1 = "org.freedesktop.login1"
 MANAGER_PATH = "/org/freedesktop/login1"
@@ -143,164 +141,6 @@ class LogindUnavailable(NudgedError):
 # --------------------------------------------------------------------------- helpers
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def bus_address(session: Session, bus_type: BusType) -> str | None:
-    """The address from the session's environment, else None (dbus-fast's default).
-
-    The session's environ is what the daemon was started with (and what tests
-    inject); dbus-fast itself would read ``os.environ``.
-    """
-    var = "DBUS_SYSTEM_BUS_ADDRESS" if bus_type is BusType.SYSTEM else "DBUS_SESSION_BUS_ADDRESS"
-    return session.environ.get(var) or os.environ.get(var) or None
-
-
-def describe_bus(bus_type: BusType, address: str | None) -> str:
-    which = "system" if bus_type is BusType.SYSTEM else "session"
-    return f"the {which} bus" + (f" at {address}" if address else "")
-
-
-async def connect_bus(
-    bus_type: BusType, address: str | None, timeout: float = CALL_TIMEOUT
-) -> MessageBus:
-    """Connect and authenticate within ``timeout``; raises OSError/TimeoutError/...
-
-    A failed (or cancelled) ``connect()`` closes its own socket in dbus-fast 5.
-    """
-    bus = MessageBus(bus_address=address, bus_type=bus_type)
-    await asyncio.wait_for(bus.connect(), timeout)
-    return bus
-
-
-async def close_bus(bus: MessageBus | None, timeout: float = 1.0) -> None:
-    """Disconnect and wait (briefly) until the transport is closed. Never raises."""
-    if bus is None or bus.unique_name is None:  # never connected: nothing to close
-        return
-    with contextlib.suppress(Exception):
-        bus.disconnect()
-    with contextlib.suppress(Exception):  # not BaseException: keep cancellation
-        # Shielded: a timeout must not cancel the future other waiters share.
-        await asyncio.wait_for(asyncio.shield(bus.wait_for_disconnect()), timeout)
-
-
-async def bus_call(bus: MessageBus, message: Message, timeout: float = CALL_TIMEOUT) -> Any:
-    """Send a method call; return the reply's body, raise DBusError on an error reply."""
-    reply = await asyncio.wait_for(bus.call(message), timeout)
-    if reply is None:
-        raise DBusError("org.freedesktop.DBus.Error.NoReply", "no reply")
-    if reply.message_type == MessageType.ERROR:
-        text = reply.body[0] if reply.body else ""
-        raise DBusError(reply.error_name or "org.freedesktop.DBus.Error.Failed", str(text))
-    return reply.body
-
-
-async def name_has_owner(bus: MessageBus, name: str, timeout: float = CALL_TIMEOUT) -> bool:
-    body = await bus_call(
-        bus,
-        Message(
-            destination=DBUS_NAME,
-            path=DBUS_PATH,
-            interface=DBUS_NAME,
-            member="NameHasOwner",
-            signature="s",
-            body=[name],
-        ),
-        timeout,
-    )
-    return bool(body[0])
-
-
-async def watch_name_vanishing(
-    bus: MessageBus, name: str, on_vanished: Callable[[], None], timeout: float = CALL_TIMEOUT
-) -> Callable[[], None]:
-    """Call ``on_vanished`` when ``name`` loses its owner; returns an unsubscribe.
-
-    The match rule is awaited, so once this returns no vanishing can be missed.
-    """
-
-    def handler(msg: Message) -> None:
-        if (
-            msg.message_type == MessageType.SIGNAL
-            and msg.member == "NameOwnerChanged"
-            and msg.interface == DBUS_NAME
-            and msg.sender == DBUS_NAME
-            and msg.body
-            and msg.body[0] == name
-            and not msg.body[2]
-        ):
-            on_vanished()
-
-    bus.add_message_handler(handler)
-    rule = (
-        f"type='signal',sender='{DBUS_NAME}',interface='{DBUS_NAME}',"
-        f"member='NameOwnerChanged',arg0='{name}'"
-    )
-    await bus_call(
-        bus,
-        Message(
-            destination=DBUS_NAME,
-            path=DBUS_PATH,
-            interface=DBUS_NAME,
-            member="AddMatch",
-            signature="s",
-            body=[rule],
-        ),
-        timeout,
-    )
-    return lambda: bus.remove_message_handler(handler)
-
-
-async def probe_within(timeout: float, what: str, probe: Coroutine[Any, Any, Probe]) -> Probe:
-    """Run a probe under one deadline, so a hung peer is a reason, not a hang."""
-    try:
-        return await asyncio.wait_for(probe, timeout)
-    except TimeoutError:
-        return Probe.no(f"{what} did not answer within {timeout:g}s")
-
-
-class TaskGroup:
-    """Background tasks of one source: kept referenced, logged, cancelled on stop."""
-
-    def __init__(self, owner: str, on_error: Callable[[BaseException], None]) -> None:
-        self.owner = owner
-        self.on_error = on_error
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self.on_error(exc)
-
-    async def cancel_all(self) -> None:
-        current = asyncio.current_task()
-        tasks = [t for t in self.tasks if t is not current]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self.tasks.clear()
-
-
-def error_text(exc: BaseException) -> str:
-    if isinstance(exc, DBusError):
-        return f"{exc.type}: {exc.text}"
-    if isinstance(exc, TimeoutError):
-        return "no answer within the timeout"
-    return str(exc) or type(exc).__name__
-
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -368,7 +208,7 @@ async def find_session(
 # --------------------------------------------------------------------------- source
 
 
-class LogindSource(ActivitySource):
+class LogindSource(BusSource):
     """LOCK and SLEEP from logind (preferred everywhere); IDLE from its idle hint.
 
     Reports, as the person lives them:
@@ -398,6 +238,10 @@ class LogindSource(ActivitySource):
         Capability.SLEEP: 10,
         Capability.IDLE: 90,
     }
+    bus_type: ClassVar[BusType] = BusType.SYSTEM
+    peer: ClassVar[str] = "logind"
+    unavailable: ClassVar[type[NudgedError]] = LogindUnavailable
+    question_failed: ClassVar[str] = "logind re-query failed"
 
     def __init__(
         self,
@@ -409,17 +253,11 @@ class LogindSource(ActivitySource):
         now: Callable[[], datetime] = utcnow,
         call_timeout: float = CALL_TIMEOUT,
     ) -> None:
-        super().__init__(session, sink, idle_after, wanted)
-        self._now = now
-        self._timeout = call_timeout
-        self._bus: MessageBus | None = None
+        super().__init__(session, sink, idle_after, wanted, now=now, call_timeout=call_timeout)
         self.session_path: str | None = None
         self._session_props: Any = None
-        self._unwatch: Callable[[], None] | None = None
         self._locked: bool | None = None
         self._idle: bool | None = None
-        self._stopping = False
-        self._tasks = TaskGroup(self.name, self._task_failed)
 
     @property
     def wanted(self) -> frozenset[Capability]:
@@ -436,81 +274,36 @@ class LogindSource(ActivitySource):
 
     # -- probe --------------------------------------------------------------------------
     @classmethod
-    async def probe(cls, session: Session) -> Probe:
-        address = bus_address(session, BusType.SYSTEM)
-        where = describe_bus(BusType.SYSTEM, address)
-        return await probe_within(
-            PROBE_TIMEOUT, f"logind on {where}", cls._probe(address, where, session)
-        )
-
-    @classmethod
-    async def _probe(cls, address: str | None, where: str, session: Session) -> Probe:
-        try:
-            bus = await connect_bus(BusType.SYSTEM, address)
-        except Exception as exc:
-            return Probe.no(f"cannot reach {where}: {error_text(exc)}")
-        try:
-            if not await name_has_owner(bus, LOGIN1):
-                return Probe.no(
-                    f"no logind on {where} ({LOGIN1} has no owner; "
-                    "is systemd-logind or elogind running?)"
-                )
-            path, tried = await find_session(bus, session.environ)
-            if path is None:
-                return Probe.no("logind knows no session for nudged: " + "; ".join(tried))
-            return Probe.yes(f"logind session {path}")
-        except Exception as exc:
-            return Probe.no(f"logind did not answer on {where}: {error_text(exc)}")
-        finally:
-            await close_bus(bus)
+    async def _probe_bus(cls, bus: MessageBus, where: str, session: Session) -> Probe:
+        if not await name_has_owner(bus, LOGIN1):
+            return Probe.no(
+                f"no logind on {where} ({LOGIN1} has no owner; "
+                "is systemd-logind or elogind running?)"
+            )
+        path, tried = await find_session(bus, session.environ)
+        if path is None:
+            return Probe.no("logind knows no session for nudged: " + "; ".join(tried))
+        return Probe.yes(f"logind session {path}")
 
     # -- lifecycle ----------------------------------------------------------------------
-    async def start(self) -> None:
-        self._stopping = False
-        address = bus_address(self.session, BusType.SYSTEM)
-        where = describe_bus(BusType.SYSTEM, address)
-        try:
-            self._bus = await connect_bus(BusType.SYSTEM, address, self._timeout)
-        except Exception as exc:
-            raise LogindUnavailable(f"cannot reach {where}: {error_text(exc)}") from exc
-        bus = self._bus
-        try:
-            self._unwatch = await watch_name_vanishing(
-                bus, LOGIN1, lambda: self._lost("logind left the system bus"), self._timeout
-            )
-            if not await name_has_owner(bus, LOGIN1, self._timeout):
-                raise LogindUnavailable(f"no logind on {where} ({LOGIN1} has no owner)")
-            path, tried = await find_session(bus, self.session.environ, self._timeout)
-            if path is None:
-                raise LogindUnavailable(
-                    "logind knows no session for nudged: " + "; ".join(tried)
-                )
-            self.session_path = path
-            self._subscribe(bus, path)
-            # The first query is also the barrier for the AddMatch calls the
-            # subscriptions sent: once it answers, no change can slip through.
-            await self._report_state(force=True)
-        except BaseException as exc:
-            await self.stop()
-            if isinstance(exc, LogindUnavailable | asyncio.CancelledError):
-                raise
-            raise LogindUnavailable(f"logind on {where}: {error_text(exc)}") from exc
-        self._tasks.spawn(self._watch_connection(bus))
-        self.health = Health.RUNNING
-        self.reason = f"session {path}"
+    async def _start_on(self, bus: MessageBus, where: str) -> str:
+        self._unwatch = await watch_name_vanishing(
+            bus, LOGIN1, lambda: self._lost("logind left the system bus"), self._timeout
+        )
+        if not await name_has_owner(bus, LOGIN1, self._timeout):
+            raise LogindUnavailable(f"no logind on {where} ({LOGIN1} has no owner)")
+        path, tried = await find_session(bus, self.session.environ, self._timeout)
+        if path is None:
+            raise LogindUnavailable("logind knows no session for nudged: " + "; ".join(tried))
+        self.session_path = path
+        self._subscribe(bus, path)
+        # The first query is also the barrier for the AddMatch calls the
+        # subscriptions sent: once it answers, no change can slip through.
+        await self._report_state(force=True)
+        return f"session {path}"
 
-    async def stop(self) -> None:
-        self._stopping = True
-        await self._tasks.cancel_all()
-        if self._unwatch is not None:
-            with contextlib.suppress(Exception):
-                self._unwatch()
-            self._unwatch = None
-        bus, self._bus = self._bus, None
-        await close_bus(bus)
+    async def _release(self) -> None:
         self._session_props = None
-        if self.health is Health.RUNNING:
-            self.health = Health.STOPPED
 
     async def refresh(self) -> None:
         """Query lock and idle afresh and report them even if unchanged.
@@ -610,33 +403,3 @@ class LogindSource(ActivitySource):
             self._idle = idle
             at = _usec_to_datetime(since_usec, now) if idle else now
             self.sink.idle_changed(self.name, idle, at)
-
-    # -- failure ------------------------------------------------------------------------
-    async def _watch_connection(self, bus: MessageBus) -> None:
-        try:
-            # Shielded: cancelling this watcher must not cancel dbus-fast's own
-            # disconnect future, which close_bus() awaits afterwards.
-            await asyncio.shield(bus.wait_for_disconnect())
-            reason = "the system bus connection closed"
-        except Exception as exc:
-            reason = f"lost the system bus connection: {error_text(exc)}"
-        self._lost(reason)
-
-    def _lost(self, reason: str) -> None:
-        if self._stopping or self.health is Health.FAILED:
-            return
-        log.warning("activity source lost", source=self.name, reason=reason)
-        self.fail(reason)
-        if self._bus is not None:  # free the connection now; stop() stays safe
-            with contextlib.suppress(Exception):
-                self._bus.disconnect()
-
-    def _task_failed(self, exc: BaseException) -> None:
-        if self._stopping:
-            return
-        if self._bus is None or not self._bus.connected:
-            self._lost("lost the system bus connection")
-            return
-        # One failed re-query (logind busy, a timeout) is not worth a restart:
-        # the next signal brings the state again.
-        log.warning("logind re-query failed", error=error_text(exc))

@@ -40,41 +40,24 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-import structlog
 from dbus_fast import BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 from dbus_fast.introspection import Node
 
-from nudged.activity.base import (
-    ActivitySink,
-    ActivitySource,
-    Capability,
-    Health,
-    Probe,
-    Session,
-)
-
-# The shared D-Bus plumbing lives with the logind source (the first D-Bus source).
-from nudged.activity.logind import (
+from nudged.activity.base import ActivitySink, Capability, Health, Probe, Session
+from nudged.activity.common import utcnow
+from nudged.activity.dbus import (
     CALL_TIMEOUT,
     DBUS_NAME,
-    DBUS_PATH,
-    PROBE_TIMEOUT,
-    TaskGroup,
-    bus_address,
-    bus_call,
-    close_bus,
-    connect_bus,
-    describe_bus,
+    BusSource,
+    bus_reply,
     error_text,
+    get_name_owner,
+    match_name_owner_changed,
     name_has_owner,
-    probe_within,
-    utcnow,
 )
 from nudged.errors import NudgedError
-
-log = structlog.get_logger("nudged.activity.mutter")
 
 __all__ = [
     "IDLE_MONITOR",
@@ -127,13 +110,17 @@ class MutterUnavailable(NudgedError):
     """Mutter's idle monitor cannot be used here; the message says why."""
 
 
-class MutterIdleSource(ActivitySource):
+class MutterIdleSource(BusSource):
     """IDLE from mutter's idle monitor: back-dated idle starts, instant returns."""
 
     name: ClassVar[str] = "mutter"
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.IDLE})
     #: The compositor itself sees every input event: the best idle source on GNOME.
     priority: ClassVar[int] = 10
+    bus_type: ClassVar[BusType] = BusType.SESSION
+    peer: ClassVar[str] = IDLE_MONITOR
+    unavailable: ClassVar[type[NudgedError]] = MutterUnavailable
+    question_failed: ClassVar[str] = "mutter idle question failed"
 
     def __init__(
         self,
@@ -145,12 +132,8 @@ class MutterIdleSource(ActivitySource):
         now: Callable[[], datetime] = utcnow,
         call_timeout: float = CALL_TIMEOUT,
     ) -> None:
-        super().__init__(session, sink, idle_after, wanted)
-        self._now = now
-        self._timeout = call_timeout
-        self._bus: MessageBus | None = None
+        super().__init__(session, sink, idle_after, wanted, now=now, call_timeout=call_timeout)
         self._owner: str | None = None  # mutter's unique name while we run
-        self._handler: Callable[[Message], None] | None = None
         self._idle_watch: int | None = None
         self._active_watch: int | None = None
         self._arming = False
@@ -163,8 +146,6 @@ class MutterIdleSource(ActivitySource):
         self._applied = 0
         self._idle: bool | None = None
         self._idle_at: datetime | None = None
-        self._stopping = False
-        self._tasks = TaskGroup(self.name, self._task_failed)
 
     @property
     def threshold_ms(self) -> int:
@@ -173,69 +154,44 @@ class MutterIdleSource(ActivitySource):
 
     # -- probe --------------------------------------------------------------------------
     @classmethod
-    async def probe(cls, session: Session) -> Probe:
-        address = bus_address(session, BusType.SESSION)
-        where = describe_bus(BusType.SESSION, address)
-        return await probe_within(
-            PROBE_TIMEOUT, f"{IDLE_MONITOR} on {where}", cls._probe(address, where)
-        )
-
-    @classmethod
-    async def _probe(cls, address: str | None, where: str) -> Probe:
-        try:
-            bus = await connect_bus(BusType.SESSION, address)
-        except Exception as exc:
-            return Probe.no(f"cannot reach {where}: {error_text(exc)}")
+    async def _probe_bus(cls, bus: MessageBus, where: str, session: Session) -> Probe:
         try:
             if not await name_has_owner(bus, IDLE_MONITOR):
                 return Probe.no(
                     f"no mutter on {where} ({IDLE_MONITOR} has no owner; "
                     "only GNOME's compositor offers it)"
                 )
-            return Probe.yes(f"{IDLE_MONITOR} on {where}")
         except Exception as exc:
             return Probe.no(f"the session bus did not answer at {where}: {error_text(exc)}")
-        finally:
-            await close_bus(bus)
+        return Probe.yes(f"{IDLE_MONITOR} on {where}")
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
-        self._stopping = False
         self._applied = 0  # serials are per connection
         self._idle = self._idle_at = None
         self._early.clear()
-        address = bus_address(self.session, BusType.SESSION)
-        where = describe_bus(BusType.SESSION, address)
-        try:
-            self._bus = await connect_bus(BusType.SESSION, address, self._timeout)
-        except Exception as exc:
-            raise MutterUnavailable(f"cannot reach {where}: {error_text(exc)}") from exc
-        bus = self._bus
-        try:
-            # Watch the owner before asking for it: no change can slip in between.
-            self._handler = self._on_message
-            bus.add_message_handler(self._handler)
-            await self._add_match(bus)
-            self._owner = await self._get_owner(bus)
-            if self._owner is None:
-                raise MutterUnavailable(f"no mutter on {where} ({IDLE_MONITOR} has no owner)")
-            # The state first (it knows since when), then the watch (see module doc).
-            await self._report_state(force=True)
-            reply = await self._add_watch("AddIdleWatch", "t", [self.threshold_ms])
-            self._idle_watch = reply
-            self._replay_early(reply)
-        except BaseException as exc:
-            await self.stop()
-            if isinstance(exc, MutterUnavailable | asyncio.CancelledError):
-                raise
-            raise MutterUnavailable(f"{IDLE_MONITOR} on {where}: {error_text(exc)}") from exc
-        self._tasks.spawn(self._watch_connection(bus))
-        self.health = Health.RUNNING
-        self.reason = f"{IDLE_MONITOR} ({self._owner})"
+        await super().start()
 
-    async def stop(self) -> None:
-        self._stopping = True
-        await self._tasks.cancel_all()
+    async def _start_on(self, bus: MessageBus, where: str) -> str:
+        # Watch the owner before asking for it: no change can slip in between.
+        handler = self._on_message
+        bus.add_message_handler(handler)
+        self._unwatch = lambda: bus.remove_message_handler(handler)
+        # Hear when mutter leaves the bus *or* another process takes the name over:
+        # either way our watches are gone. (WatchFired is unicast: no rule needed.)
+        await match_name_owner_changed(bus, IDLE_MONITOR, self._timeout)
+        self._owner = await get_name_owner(bus, IDLE_MONITOR, self._timeout)
+        if self._owner is None:
+            raise MutterUnavailable(f"no mutter on {where} ({IDLE_MONITOR} has no owner)")
+        # The state first (it knows since when), then the watch (see module doc).
+        await self._report_state(force=True)
+        reply = await self._add_watch("AddIdleWatch", "t", [self.threshold_ms])
+        self._idle_watch = reply
+        self._replay_early(reply)
+        return f"{IDLE_MONITOR} ({self._owner})"
+
+    async def _release(self) -> None:
+        """Remove our watches (courtesy: mutter drops them when we disconnect)."""
         bus = self._bus
         watches = [w for w in (self._idle_watch, self._active_watch) if w is not None]
         self._idle_watch = self._active_watch = None
@@ -248,15 +204,7 @@ class MutterIdleSource(ActivitySource):
             for watch in watches:
                 with contextlib.suppress(Exception):
                     await self._call("RemoveWatch", "u", [watch], REMOVE_TIMEOUT)
-        if bus is not None and self._handler is not None:
-            with contextlib.suppress(Exception):
-                bus.remove_message_handler(self._handler)
-        self._handler = None
-        self._bus = None
         self._early.clear()
-        await close_bus(bus)
-        if self.health is Health.RUNNING:
-            self.health = Health.STOPPED
 
     async def refresh(self) -> None:
         """Ask mutter for the idle time afresh and report it even if unchanged."""
@@ -416,87 +364,8 @@ class MutterIdleSource(ActivitySource):
             self._idle_at = at
             self.sink.idle_changed(self.name, idle, at)
 
-    # -- failure ------------------------------------------------------------------------
-    async def _get_owner(self, bus: MessageBus) -> str | None:
-        try:
-            reply = await bus_reply(
-                bus,
-                Message(
-                    destination=DBUS_NAME,
-                    path=DBUS_PATH,
-                    interface=DBUS_NAME,
-                    member="GetNameOwner",
-                    signature="s",
-                    body=[IDLE_MONITOR],
-                ),
-                self._timeout,
-            )
-        except DBusError:
-            return None  # org.freedesktop.DBus.Error.NameHasNoOwner
-        return str(reply.body[0]) or None
-
-    async def _add_match(self, bus: MessageBus) -> None:
-        """Hear when mutter leaves the bus *or* another process takes the name over:
-        either way our watches are gone. (WatchFired is unicast: no rule needed.)"""
-        rule = (
-            f"type='signal',sender='{DBUS_NAME}',interface='{DBUS_NAME}',"
-            f"member='NameOwnerChanged',arg0='{IDLE_MONITOR}'"
-        )
-        await bus_call(
-            bus,
-            Message(
-                destination=DBUS_NAME,
-                path=DBUS_PATH,
-                interface=DBUS_NAME,
-                member="AddMatch",
-                signature="s",
-                body=[rule],
-            ),
-            self._timeout,
-        )
-
-    async def _watch_connection(self, bus: MessageBus) -> None:
-        try:
-            # Shielded: cancelling this watcher (stop) must not cancel dbus-fast's own
-            # disconnect future, which close_bus() awaits afterwards.
-            await asyncio.shield(bus.wait_for_disconnect())
-            reason = "the session bus connection closed"
-        except Exception as exc:
-            reason = f"lost the session bus connection: {error_text(exc)}"
-        self._lost(reason)
-
-    def _lost(self, reason: str) -> None:
-        if self._stopping or self.health is Health.FAILED:
-            return
-        log.warning("activity source lost", source=self.name, reason=reason)
-        self.fail(reason)
-        if self._bus is not None:  # free the connection now; stop() stays safe
-            with contextlib.suppress(Exception):
-                self._bus.disconnect()
-
-    def _task_failed(self, exc: BaseException) -> None:
-        if self._stopping:
-            return
-        if self._bus is None or not self._bus.connected:
-            self._lost("lost the session bus connection")
-            return
-        # One failed question (mutter busy, a timeout) is not worth a restart: the
-        # next watch that fires brings the state again.
-        log.warning("mutter idle question failed", error=error_text(exc))
-
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
     """Mark a background call's outcome as seen (asyncio warns about unseen errors)."""
     if not future.cancelled():
         future.exception()
-
-
-async def bus_reply(bus: MessageBus, message: Message, timeout: float) -> Message:
-    """Send a method call; the reply message itself (DBusError on an error reply)."""
-    reply = await asyncio.wait_for(bus.call(message), timeout)
-    if reply is None:
-        raise DBusError("org.freedesktop.DBus.Error.NoReply", "no reply")
-    if reply.message_type == MessageType.ERROR:
-        text = reply.body[0] if reply.body else ""
-        raise DBusError(reply.error_name or "org.freedesktop.DBus.Error.Failed", str(text))
-    return reply

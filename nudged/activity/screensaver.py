@@ -35,44 +35,25 @@ cannot provide IDLE and says so when started for it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, cast
 
-import structlog
 from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 from dbus_fast.introspection import Node
 
-from nudged.activity.base import (
-    ActivitySink,
-    ActivitySource,
-    Capability,
-    Health,
-    Probe,
-    Session,
-)
-
-# The shared D-Bus plumbing lives with the logind source (the first D-Bus source).
-from nudged.activity.logind import (
+from nudged.activity.base import ActivitySink, Capability, Health, Probe, Session
+from nudged.activity.common import utcnow
+from nudged.activity.dbus import (
     CALL_TIMEOUT,
-    PROBE_TIMEOUT,
-    TaskGroup,
-    bus_address,
-    close_bus,
-    connect_bus,
-    describe_bus,
+    BusSource,
     error_text,
     name_has_owner,
-    probe_within,
-    utcnow,
     watch_name_vanishing,
 )
 from nudged.errors import NudgedError
-
-log = structlog.get_logger("nudged.activity.screensaver")
 
 __all__ = ["ScreenSaverSource", "ScreenSaverUnavailable", "idle_unit_for"]
 
@@ -139,7 +120,7 @@ async def _find_path(bus: MessageBus, timeout: float) -> tuple[str | None, bool,
     return None, False, errors
 
 
-class ScreenSaverSource(ActivitySource):
+class ScreenSaverSource(BusSource):
     """LOCK (signal-driven) and IDLE (deadline-driven) from the session's screensaver."""
 
     name: ClassVar[str] = "screensaver"
@@ -153,6 +134,10 @@ class ScreenSaverSource(ActivitySource):
         Capability.LOCK: 20,
         Capability.IDLE: 70,
     }
+    bus_type: ClassVar[BusType] = BusType.SESSION
+    peer: ClassVar[str] = SCREENSAVER
+    unavailable: ClassVar[type[NudgedError]] = ScreenSaverUnavailable
+    question_failed: ClassVar[str] = "screensaver idle question failed"
 
     def __init__(
         self,
@@ -166,20 +151,14 @@ class ScreenSaverSource(ActivitySource):
         recheck_interval: float = RECHECK_INTERVAL,
         call_timeout: float = CALL_TIMEOUT,
     ) -> None:
-        super().__init__(session, sink, idle_after, wanted)
-        self._now = now
+        super().__init__(session, sink, idle_after, wanted, now=now, call_timeout=call_timeout)
         self.idle_unit = idle_unit if idle_unit is not None else idle_unit_for(session.desktop)
         self.recheck_interval = recheck_interval
-        self._timeout = call_timeout
-        self._bus: MessageBus | None = None
         self._iface: Any = None
         self.path: str | None = None
-        self._unwatch: Callable[[], None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._locked: bool | None = None
         self._idle: bool | None = None
-        self._stopping = False
-        self._tasks = TaskGroup(self.name, self._task_failed)
 
     @property
     def wanted(self) -> frozenset[Capability]:
@@ -200,101 +179,58 @@ class ScreenSaverSource(ActivitySource):
 
     # -- probe --------------------------------------------------------------------------
     @classmethod
-    async def probe(cls, session: Session) -> Probe:
-        address = bus_address(session, BusType.SESSION)
-        where = describe_bus(BusType.SESSION, address)
-        return await probe_within(
-            PROBE_TIMEOUT, f"{SCREENSAVER} on {where}", cls._probe(address, where)
-        )
-
-    @classmethod
-    async def _probe(cls, address: str | None, where: str) -> Probe:
+    async def _probe_bus(cls, bus: MessageBus, where: str, session: Session) -> Probe:
+        if not await name_has_owner(bus, SCREENSAVER):
+            return Probe.no(f"no screensaver on {where} ({SCREENSAVER} has no owner)")
+        path, _active, errors = await _find_path(bus, CALL_TIMEOUT)
+        if path is None:
+            return Probe.no(
+                f"{SCREENSAVER} does not answer GetActive (GNOME's only inhibits): "
+                + "; ".join(errors)
+            )
         try:
-            bus = await connect_bus(BusType.SESSION, address)
-        except Exception as exc:
-            return Probe.no(f"cannot reach {where}: {error_text(exc)}")
-        try:
-            if not await name_has_owner(bus, SCREENSAVER):
-                return Probe.no(f"no screensaver on {where} ({SCREENSAVER} has no owner)")
-            path, _active, errors = await _find_path(bus, CALL_TIMEOUT)
-            if path is None:
-                return Probe.no(
-                    f"{SCREENSAVER} does not answer GetActive (GNOME's only inhibits): "
-                    + "; ".join(errors)
-                )
-            try:
-                await asyncio.wait_for(
-                    _screensaver(bus, path).call_get_session_idle_time(), CALL_TIMEOUT
-                )
-            except (DBusError, TimeoutError) as exc:
-                return Probe.yes(
-                    f"{SCREENSAVER} at {path}: lock only, no idle time ({error_text(exc)})",
-                    provides=frozenset({Capability.LOCK}),
-                )
-            return Probe.yes(f"{SCREENSAVER} at {path}: lock and idle time")
-        except Exception as exc:
-            return Probe.no(f"{SCREENSAVER} did not answer on {where}: {error_text(exc)}")
-        finally:
-            await close_bus(bus)
+            await asyncio.wait_for(
+                _screensaver(bus, path).call_get_session_idle_time(), CALL_TIMEOUT
+            )
+        except (DBusError, TimeoutError) as exc:
+            return Probe.yes(
+                f"{SCREENSAVER} at {path}: lock only, no idle time ({error_text(exc)})",
+                provides=frozenset({Capability.LOCK}),
+            )
+        return Probe.yes(f"{SCREENSAVER} at {path}: lock and idle time")
 
     # -- lifecycle ----------------------------------------------------------------------
-    async def start(self) -> None:
-        self._stopping = False
-        address = bus_address(self.session, BusType.SESSION)
-        where = describe_bus(BusType.SESSION, address)
-        try:
-            self._bus = await connect_bus(BusType.SESSION, address, self._timeout)
-        except Exception as exc:
-            raise ScreenSaverUnavailable(f"cannot reach {where}: {error_text(exc)}") from exc
-        bus = self._bus
-        try:
-            self._unwatch = await watch_name_vanishing(
-                bus, SCREENSAVER, lambda: self._lost("the screensaver left the session bus"),
-                self._timeout,
+    async def _start_on(self, bus: MessageBus, where: str) -> str:
+        self._unwatch = await watch_name_vanishing(
+            bus, SCREENSAVER, lambda: self._lost("the screensaver left the session bus"),
+            self._timeout,
+        )
+        path, _active, errors = await _find_path(bus, self._timeout)
+        if path is None:
+            raise ScreenSaverUnavailable(
+                f"{SCREENSAVER} on {where} does not answer GetActive: " + "; ".join(errors)
             )
-            path, _active, errors = await _find_path(bus, self._timeout)
-            if path is None:
+        self.path = path
+        self._iface = _screensaver(bus, path)
+        # KDE exports both paths; Qt emits the signal on each. Listening on both
+        # costs one match rule and makes no assumption; reports are deduplicated.
+        for each in SCREENSAVER_PATHS:
+            _screensaver(bus, each).on_active_changed(self._on_active_changed)
+        # Asked again after subscribing: the answer is the barrier for AddMatch.
+        locked = bool(await asyncio.wait_for(self._iface.call_get_active(), self._timeout))
+        self._report_lock(locked, self._now(), force=True)
+        if Capability.IDLE in self.wanted:
+            try:
+                await self._check_idle()
+            except DBusError as exc:
                 raise ScreenSaverUnavailable(
-                    f"{SCREENSAVER} on {where} does not answer GetActive: " + "; ".join(errors)
-                )
-            self.path = path
-            self._iface = _screensaver(bus, path)
-            # KDE exports both paths; Qt emits the signal on each. Listening on both
-            # costs one match rule and makes no assumption; reports are deduplicated.
-            for each in SCREENSAVER_PATHS:
-                _screensaver(bus, each).on_active_changed(self._on_active_changed)
-            # Asked again after subscribing: the answer is the barrier for AddMatch.
-            locked = bool(await asyncio.wait_for(self._iface.call_get_active(), self._timeout))
-            self._report_lock(locked, self._now(), force=True)
-            if Capability.IDLE in self.wanted:
-                try:
-                    await self._check_idle()
-                except DBusError as exc:
-                    raise ScreenSaverUnavailable(
-                        f"{SCREENSAVER} cannot tell idle time: {error_text(exc)}"
-                    ) from exc
-        except BaseException as exc:
-            await self.stop()
-            if isinstance(exc, ScreenSaverUnavailable | asyncio.CancelledError):
-                raise
-            raise ScreenSaverUnavailable(f"{SCREENSAVER} on {where}: {error_text(exc)}") from exc
-        self._tasks.spawn(self._watch_connection(bus))
-        self.health = Health.RUNNING
-        self.reason = f"{SCREENSAVER} at {path}"
+                    f"{SCREENSAVER} cannot tell idle time: {error_text(exc)}"
+                ) from exc
+        return f"{SCREENSAVER} at {path}"
 
-    async def stop(self) -> None:
-        self._stopping = True
+    async def _release(self) -> None:
         self._cancel_timer()
-        await self._tasks.cancel_all()
-        if self._unwatch is not None:
-            with contextlib.suppress(Exception):
-                self._unwatch()
-            self._unwatch = None
-        bus, self._bus = self._bus, None
         self._iface = None
-        await close_bus(bus)
-        if self.health is Health.RUNNING:
-            self.health = Health.STOPPED
 
     async def refresh(self) -> None:
         """Ask lock and idle afresh (after a resume) and report them even if unchanged.
@@ -381,30 +317,6 @@ class ScreenSaverSource(ActivitySource):
             self._timer = None
 
     # -- failure ------------------------------------------------------------------------
-    async def _watch_connection(self, bus: MessageBus) -> None:
-        try:
-            # Shielded: cancelling this watcher must not cancel dbus-fast's own
-            # disconnect future, which close_bus() awaits afterwards.
-            await asyncio.shield(bus.wait_for_disconnect())
-            reason = "the session bus connection closed"
-        except Exception as exc:
-            reason = f"lost the session bus connection: {error_text(exc)}"
-        self._lost(reason)
-
     def _lost(self, reason: str) -> None:
-        if self._stopping or self.health is Health.FAILED:
-            return
-        log.warning("activity source lost", source=self.name, reason=reason)
-        self._cancel_timer()
-        self.fail(reason)
-        if self._bus is not None:
-            with contextlib.suppress(Exception):
-                self._bus.disconnect()
-
-    def _task_failed(self, exc: BaseException) -> None:
-        if self._stopping:
-            return
-        if self._bus is None or not self._bus.connected:
-            self._lost("lost the session bus connection")
-            return
-        log.warning("screensaver idle question failed", error=error_text(exc))
+        self._cancel_timer()  # no more questions on a lost connection
+        super()._lost(reason)

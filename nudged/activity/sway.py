@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import structlog
@@ -32,7 +32,6 @@ from i3ipc.aio import Connection
 
 from nudged.activity.base import (
     ActivitySink,
-    ActivitySource,
     Capability,
     Focus,
     Health,
@@ -40,6 +39,7 @@ from nudged.activity.base import (
     Session,
     SessionType,
 )
+from nudged.activity.common import ConnectedSource, LastFocus, utcnow
 from nudged.errors import NudgedError
 
 log = structlog.get_logger("nudged.activity.sway")
@@ -54,10 +54,6 @@ _VIEW_TYPES = frozenset({"con", "floating_con"})
 
 class SwayUnavailable(NudgedError):
     """sway's IPC cannot be used (start failed); the message says what to do."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def focus_of(con: Any, with_title: bool = True) -> Focus | None:
@@ -109,7 +105,7 @@ async def _version(path: str) -> Any:
         _close_connection(conn)
 
 
-class SwaySource(ActivitySource):
+class SwaySource(ConnectedSource):
     """FOCUS and TITLE on sway, from its IPC (``$SWAYSOCK``).
 
     Probe: a Wayland session with ``SWAYSOCK`` set, and sway answering
@@ -135,10 +131,7 @@ class SwaySource(ActivitySource):
         self._query: asyncio.Task[None] | None = None
         self._query_again = False
         self._focused_id: int | None = None
-        self._focus: Focus | None = None
-        self._reported = False
-        self._running = False
-        self._live = False
+        self._last_focus = LastFocus()
 
     @classmethod
     async def probe(cls, session: Session) -> Probe:
@@ -164,7 +157,7 @@ class SwaySource(ActivitySource):
     async def start(self) -> None:
         """Connect, subscribe, and report the focused window once."""
         self._running = True
-        self._reported = False
+        self._last_focus.forget()
         path = self.session.environ.get("SWAYSOCK") or ""
         if not path:
             self._running = False
@@ -200,17 +193,10 @@ class SwaySource(ActivitySource):
         self._focused_id = getattr(focused, "id", None)
         self._report(focus_of(focused, self._titles))
 
-    async def stop(self) -> None:
-        """Disconnect; safe to call twice, never raises."""
-        self._running = self._live = False
-        self._teardown()
-        if self.health is not Health.FAILED:
-            self.health = Health.STOPPED
-
     async def refresh(self) -> None:
         """Report the focused window afresh, even if unchanged."""
         if self._live:
-            self._reported = False
+            self._last_focus.forget()
             self._requery()
 
     @property
@@ -242,11 +228,7 @@ class SwaySource(ActivitySource):
 
     def _lost(self, detail: str) -> None:
         self._main = None  # we are that task: do not cancel ourselves
-        self._teardown()
-        if not (self._running and self._live):
-            return
-        self._running = self._live = False
-        self.fail(f"lost sway's IPC ({detail}; sway exited or restarted?)")
+        self._connection_lost(f"lost sway's IPC ({detail}; sway exited or restarted?)")
 
     # -- events -----------------------------------------------------------------------
 
@@ -292,8 +274,5 @@ class SwaySource(ActivitySource):
                 return
 
     def _report(self, focus: Focus | None) -> None:
-        if self._reported and focus == self._focus:
-            return
-        self._focus = focus
-        self._reported = True
-        self.sink.focus_changed(self.name, focus, _now())
+        if self._last_focus.changed(focus):
+            self.sink.focus_changed(self.name, focus, utcnow())

@@ -26,9 +26,9 @@ import contextlib
 import os
 import socket
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import structlog
@@ -37,7 +37,6 @@ from pywayland.protocol.wayland import WlSeat
 
 from nudged.activity.base import (
     ActivitySink,
-    ActivitySource,
     Capability,
     Focus,
     Health,
@@ -45,6 +44,7 @@ from nudged.activity.base import (
     Session,
     SessionType,
 )
+from nudged.activity.common import ConnectedSource, LastFocus, close_writer, utcnow
 from nudged.activity.protocols.ext_idle_notify_v1 import ExtIdleNotifierV1
 from nudged.activity.protocols.idle import OrgKdeKwinIdle
 from nudged.activity.protocols.wlr_foreign_toplevel_management_unstable_v1 import (
@@ -85,10 +85,6 @@ _MAX_TIMEOUT_MS = 2**32 - 1
 
 class WaylandUnavailable(NudgedError):
     """The compositor cannot be used (start failed); the message says what to do."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------- where
@@ -177,9 +173,7 @@ async def _read_globals(path: str) -> dict[str, int]:
             elif obj == 1 and opcode == 0:  # wl_display.error(object, code, message)
                 raise ConnectionError("the compositor reported a protocol error")
     finally:
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+        await close_writer(writer)
 
 
 async def read_globals(path: str, timeout: float = CONNECT_TIMEOUT) -> dict[str, int]:
@@ -375,10 +369,54 @@ class _Connection:
                 display.disconnect()
 
 
+class _CompositorSource(ConnectedSource):
+    """What both Wayland sources share: one :class:`_Connection`, opened in start()."""
+
+    def __init__(self, session: Session, sink: ActivitySink, idle_after: timedelta,
+                 wanted: frozenset[Capability] | None = None) -> None:
+        super().__init__(session, sink, idle_after, wanted)
+        self._conn: _Connection | None = None
+
+    async def _connect(self, ready: Callable[[_Connection], Awaitable[None]] | None = None,
+                       **handlers: Any) -> _Connection | None:
+        """Open our connection (start() has set ``_running``) with these handlers.
+
+        ``ready`` runs on the open connection before it counts as established. A
+        failure raises WaylandUnavailable with what to do; None if stop() came first.
+        """
+        path, why = socket_path(self.session.environ)
+        if path is None:
+            self._running = False
+            raise WaylandUnavailable(why)
+        conn = _Connection(path, self._lost, **handlers)
+        self._conn = conn
+        try:
+            await conn.open()
+            if ready is not None:
+                await ready(conn)
+        except WaylandUnavailable:
+            self._teardown()
+            self._running = False
+            raise
+        except Exception as exc:
+            self._teardown()
+            if not self._running:  # stopped while connecting: nothing to report
+                return None
+            self._running = False
+            raise WaylandUnavailable(_connect_failure(path, exc)) from exc
+        if not self._running:  # stopped while connecting
+            self._teardown()
+            return None
+        return conn
+
+    def _lost(self, detail: str) -> None:
+        self._connection_lost(f"lost the Wayland compositor ({detail})")
+
+
 # --------------------------------------------------------------------------- idle
 
 
-class WaylandIdleSource(ActivitySource):
+class WaylandIdleSource(_CompositorSource):
     """IDLE from ``ext_idle_notifier_v1``, or ``org_kde_kwin_idle`` where that is all.
 
     Probe: a Wayland session whose compositor offers a ``wl_seat`` and one of the
@@ -407,14 +445,11 @@ class WaylandIdleSource(ActivitySource):
         super().__init__(session, sink, idle_after, wanted)
         #: The idle protocol in use once started (EXT_IDLE or KDE_IDLE).
         self.protocol: str | None = None
-        self._conn: _Connection | None = None
         self._seat: Any = None
         self._notifier: Any = None
         self._notification: Any = None
         self._watched: set[int] = set()  # global names whose removal ends us
         self._idle: bool | None = None
-        self._running = False  # between start() and stop()
-        self._live = False     # started successfully: a loss is a failure
 
     @classmethod
     async def probe(cls, session: Session) -> Probe:
@@ -437,29 +472,15 @@ class WaylandIdleSource(ActivitySource):
         """Connect, ask for an idle notification of ``idle_after``, report "not idle"."""
         self._running = True
         self._idle = None
-        path, why = socket_path(self.session.environ)
-        if path is None:
-            self._running = False
-            raise WaylandUnavailable(why)
-        conn = _Connection(path, self._lost, on_global_remove=self._global_removed)
-        self._conn = conn
-        try:
-            await conn.open()
-        except Exception as exc:
-            self._teardown()
-            if not self._running:  # stopped while connecting: nothing to report
-                return
-            self._running = False
-            raise WaylandUnavailable(_connect_failure(path, exc)) from exc
-        if not self._running:  # stopped while connecting
-            self._teardown()
+        conn = await self._connect(on_global_remove=self._global_removed)
+        if conn is None:
             return
         seat = conn.find(SEAT)
         notifier = conn.find(EXT_IDLE) or conn.find(KDE_IDLE)
         if seat is None or notifier is None:
             self._teardown()
             self._running = False
-            raise WaylandUnavailable(f"the compositor at {path} offers no "
+            raise WaylandUnavailable(f"the compositor at {conn.path} offers no "
                                      f"{'wl_seat' if seat is None else 'idle protocol'}")
         self._seat = conn.bind(seat[0], WlSeat, 1)  # no seat events needed
         self._watched = {seat[0], notifier[0]}
@@ -468,7 +489,7 @@ class WaylandIdleSource(ActivitySource):
         conn.flush()
         self._live = True
         self.health = Health.RUNNING
-        self._report(False, _now())
+        self._report(False, utcnow())
 
     def _arm(self, notifier_name: int) -> None:
         """Create the notification object; the compositor starts its timer now."""
@@ -486,13 +507,6 @@ class WaylandIdleSource(ActivitySource):
         notification.dispatcher["resumed"] = conn.callback(self._on_resumed)
         self._notification = notification
 
-    async def stop(self) -> None:
-        """Disconnect; safe to call twice, never raises."""
-        self._running = self._live = False
-        self._teardown()
-        if self.health is not Health.FAILED:
-            self.health = Health.STOPPED
-
     def _teardown(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
@@ -500,11 +514,10 @@ class WaylandIdleSource(ActivitySource):
         self._notification = self._notifier = self._seat = None
 
     def _on_idled(self, proxy: Any) -> None:
-        now = _now()
-        self._report(True, now - self.idle_after)
+        self._report(True, utcnow() - self.idle_after)
 
     def _on_resumed(self, proxy: Any) -> None:
-        self._report(False, _now())
+        self._report(False, utcnow())
 
     def _report(self, idle: bool, at: datetime) -> None:
         if idle == self._idle:
@@ -515,13 +528,6 @@ class WaylandIdleSource(ActivitySource):
     def _global_removed(self, name: int) -> None:
         if name in self._watched and self._conn is not None:
             self._conn.lost("the compositor withdrew the seat or the idle protocol")
-
-    def _lost(self, detail: str) -> None:
-        self._teardown()
-        if not (self._running and self._live):
-            return  # stopping, or still starting: start() raises instead
-        self._running = self._live = False
-        self.fail(f"lost the Wayland compositor ({detail})")
 
 
 # --------------------------------------------------------------------------- focus
@@ -549,7 +555,7 @@ def _states(data: bytes) -> set[int]:
     return set(struct.unpack(f"={count}I", data[:count * 4]))
 
 
-class WlrForeignToplevelSource(ActivitySource):
+class WlrForeignToplevelSource(_CompositorSource):
     """FOCUS and TITLE from wlroots' ``zwlr_foreign_toplevel_manager_v1``.
 
     Probe: a Wayland session whose compositor offers the global (sway, Hyprland,
@@ -574,18 +580,14 @@ class WlrForeignToplevelSource(ActivitySource):
     def __init__(self, session: Session, sink: ActivitySink, idle_after: timedelta,
                  wanted: frozenset[Capability] | None = None) -> None:
         super().__init__(session, sink, idle_after, wanted)
-        self._conn: _Connection | None = None
         self._manager: Any = None
         self._manager_name: int | None = None
         self._toplevels: dict[Any, _Toplevel] = {}  # handle proxy -> window (keeps it alive)
         self._activations = 0
         self._dirty = False
-        self._focus: Focus | None = None
-        self._reported = False
+        self._last_focus = LastFocus()
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._running = False  # between start() and stop()
-        self._live = False     # started successfully: a loss is a failure
 
     @classmethod
     async def probe(cls, session: Session) -> Probe:
@@ -604,47 +606,24 @@ class WlrForeignToplevelSource(ActivitySource):
         """Connect, bind the window list, and report the focused window once."""
         self._loop = asyncio.get_running_loop()
         self._running = True
-        self._reported = False
-        path, why = socket_path(self.session.environ)
-        if path is None:
-            self._running = False
-            raise WaylandUnavailable(why)
-        conn = _Connection(path, self._lost, on_global=self._global,
-                           on_global_remove=self._global_removed, on_batch=self._batch)
-        self._conn = conn
-        try:
-            await conn.open()
-            if self._manager is None:
-                raise WaylandUnavailable(f"the compositor at {path} offers no {WLR_TOPLEVEL}")
-            await conn.sync()  # the existing windows, announced after our bind
-        except WaylandUnavailable:
-            self._teardown()
-            self._running = False
-            raise
-        except Exception as exc:
-            self._teardown()
-            if not self._running:  # stopped while connecting: nothing to report
-                return
-            self._running = False
-            raise WaylandUnavailable(_connect_failure(path, exc)) from exc
-        if not self._running:
-            self._teardown()
+        self._last_focus.forget()
+        if await self._connect(self._windows_listed, on_global=self._global,
+                               on_global_remove=self._global_removed,
+                               on_batch=self._batch) is None:
             return
         self._live = True
         self.health = Health.RUNNING
         self._update(final=True)
 
-    async def stop(self) -> None:
-        """Disconnect; safe to call twice, never raises."""
-        self._running = self._live = False
-        self._teardown()
-        if self.health is not Health.FAILED:
-            self.health = Health.STOPPED
+    async def _windows_listed(self, conn: _Connection) -> None:
+        if self._manager is None:
+            raise WaylandUnavailable(f"the compositor at {conn.path} offers no {WLR_TOPLEVEL}")
+        await conn.sync()  # the existing windows, announced after our bind
 
     async def refresh(self) -> None:
         """Report the focused window afresh, even if unchanged."""
         if self._conn is not None and self._running:
-            self._reported = False
+            self._last_focus.forget()
             self._update(final=True)
 
     def _teardown(self) -> None:
@@ -744,20 +723,10 @@ class WlrForeignToplevelSource(ActivitySource):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._reported and focus == self._focus:
-            return
-        self._focus = focus
-        self._reported = True
-        self.sink.focus_changed(self.name, focus, _now())
+        if self._last_focus.changed(focus):
+            self.sink.focus_changed(self.name, focus, utcnow())
 
     def _debounced(self) -> None:
         self._timer = None
         if self._running:
             self._update(final=True)
-
-    def _lost(self, detail: str) -> None:
-        self._teardown()
-        if not (self._running and self._live):
-            return  # stopping, or still starting: start() raises instead
-        self._running = self._live = False
-        self.fail(f"lost the Wayland compositor ({detail})")

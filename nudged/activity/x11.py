@@ -28,7 +28,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import structlog
@@ -47,6 +47,7 @@ from nudged.activity.base import (
     Session,
     SessionType,
 )
+from nudged.activity.common import utcnow
 from nudged.errors import NudgedError
 
 log = structlog.get_logger("nudged.activity.x11")
@@ -88,10 +89,6 @@ _T = TypeVar("_T")
 
 class X11Unavailable(NudgedError):
     """The X display cannot be used (start failed); the message says what to do."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------- text
@@ -643,7 +640,7 @@ class X11Source(ActivitySource):
                 return
         self._focus = focus
         self._focus_reported = True
-        self.sink.focus_changed(self.name, focus, _now())
+        self.sink.focus_changed(self.name, focus, utcnow())
 
     # -- idle -------------------------------------------------------------------------
 
@@ -662,7 +659,7 @@ class X11Source(ActivitySource):
         else:
             if self._idle is not False:
                 self._idle = False
-                self.sink.idle_changed(self.name, False, _now())
+                self.sink.idle_changed(self.name, False, utcnow())
             self._set_idle_timer((self._threshold_ms - idle_ms) / 1000, self._deadline)
 
     def _deadline(self) -> None:
@@ -676,7 +673,7 @@ class X11Source(ActivitySource):
         self._set_raw_events(True)
         if self._idle is not True:
             self._idle = True
-            self.sink.idle_changed(self.name, True, _now() - timedelta(milliseconds=idle_ms))
+            self.sink.idle_changed(self.name, True, utcnow() - timedelta(milliseconds=idle_ms))
         interval = self.safety_interval if self._xi_opcode is not None else min(
             self.safety_interval, NO_XI2_INTERVAL)
         self._set_idle_timer(interval, self._safety_check)
@@ -686,7 +683,7 @@ class X11Source(ActivitySource):
         if self._idle is not True:
             self._set_raw_events(False)
             return
-        self._back(_now())
+        self._back(utcnow())
         self._set_idle_timer(self._threshold_ms / 1000, self._deadline)
 
     def _back(self, at: datetime) -> None:
@@ -705,7 +702,7 @@ class X11Source(ActivitySource):
         away_ms = (self._loop.time() - self._away_since) * 1000
         slack = min(CAME_BACK_SLACK_MS, self._threshold_ms / 2)
         if idle_ms + slack < away_ms:
-            self._back(_now() - timedelta(milliseconds=idle_ms))
+            self._back(utcnow() - timedelta(milliseconds=idle_ms))
             self._arm_idle()  # they may have left again already: back-dated, as always
         else:
             self._become_idle(idle_ms)
