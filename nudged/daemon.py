@@ -59,6 +59,7 @@ class Daemon:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._heartbeat: asyncio.TimerHandle | None = None
         self.activity: ActivityManager | None = None
+        self._activity_start: asyncio.Future[Any] | None = None
 
     def _load(self) -> LoadedConfig:
         if self.demo:
@@ -111,7 +112,7 @@ class Daemon:
                      pid=os.getpid())
             self._log_broken_plugins()
             # Probing the desktop takes a moment; READY=1 does not wait for it.
-            self._spawn(self._start_activity())
+            self._activity_start = self._spawn(self._start_activity())
             self._heartbeat = loop.call_later(HEARTBEAT, self._beat)
             if self.demo:
                 log.info("demo mode: nudges every few seconds; Ctrl+C stops",
@@ -129,6 +130,9 @@ class Daemon:
                 self._heartbeat.cancel()
             scheduler.shutdown()
             try:
+                # A stop during the probe: no source may start after this point (it
+                # would report into a closed store and never be stopped).
+                await self._cancel_activity_start()
                 await asyncio.wait_for(activity.stop(), 0.5)
             except TimeoutError:
                 log.warning("activity sources took too long to stop")
@@ -144,10 +148,18 @@ class Daemon:
                 self.sd.close()
         return 0
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _cancel_activity_start(self) -> None:
+        task = self._activity_start
+        if task is None or task.done():
+            return
+        task.cancel()
+        await asyncio.wait([task], timeout=0.5)
 
     async def _start_activity(self) -> None:
         assert self.activity is not None

@@ -2642,3 +2642,152 @@ __all__ += [
     "require_kwin_tools",
     "require_sway_tools",
 ]
+
+
+# --------------------------------------------------------------------------- a person at the desk
+# Appended for the end-to-end activity stories (tests/test_daemon_activity.py): a
+# person who keeps touching the keyboard and mouse (xdotool from a thread), and a
+# synchronous handle on the logind mock for a daemon running in another process.
+
+
+class Typist:
+    """A person at an X display: some input every ``interval`` seconds until stopped.
+
+    Alternates ``xdotool mousemove_relative`` (+3/-3, so the pointer stays put on
+    average) and ``xdotool key shift``, each real XTEST input that resets the
+    server's idle counter and produces XInput2 raw events. Runs in a daemon thread;
+    each xdotool call is bounded, and :meth:`stop` waits for the thread (bounded).
+    """
+
+    def __init__(self, display: str, interval: float = 1.0) -> None:
+        self.display = display
+        self.interval = interval
+        #: wall-clock times (time.time()) right after each input was delivered
+        self.inputs: list[float] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._count = 0
+
+    def touch(self) -> float:
+        """One input now; returns the wall-clock time just after it was delivered."""
+        self._count += 1
+        sign = "" if self._count % 2 else "-"
+        args = (("key", "shift") if self._count % 4 == 0
+                else ("mousemove_relative", "--", f"{sign}3", f"{sign}3"))
+        xdotool(self.display, *args, timeout=5.0)
+        at = time.time()
+        self.inputs.append(at)
+        return at
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.touch()
+            except TestbedError as exc:  # keep going; the test sees the gap in .inputs
+                self.errors.append(str(exc))
+            self._stop.wait(self.interval)
+
+    @property
+    def active(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> float:
+        """Start typing: the first input happens before this returns (its time)."""
+        if self._thread is not None:
+            raise TestbedError("already typing")
+        first = self.touch()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="Typist", daemon=True)
+        self._thread.start()
+        return first
+
+    def stop(self, timeout: float = 10.0) -> float:
+        """Stop typing; returns the wall-clock time of the last input delivered."""
+        thread, self._thread = self._thread, None
+        self._stop.set()
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                raise TestbedError(f"the typing thread did not stop within {timeout:g}s")
+        if not self.inputs:
+            raise TestbedError("no input was ever delivered")
+        return self.inputs[-1]
+
+    def __enter__(self) -> Typist:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self.stop()
+
+
+class LogindControl:
+    """Plays logind's part through the python-dbusmock API, synchronously.
+
+    For stories where the daemon under test runs in another process: each call opens
+    its own short connection to the private system bus (bounded by ``timeout``).
+    Quirks of dbusmock 0.28.7 are handled as TESTBEDS.md section 6 says.
+    """
+
+    MOCK = "org.freedesktop.DBus.Mock"
+    MANAGER_PATH = "/org/freedesktop/login1"
+    MANAGER = "org.freedesktop.login1.Manager"
+    SESSION = "org.freedesktop.login1.Session"
+    USER = "org.freedesktop.login1.User"
+
+    def __init__(self, bus_address: str, timeout: float = 10.0) -> None:
+        self.bus_address = bus_address
+        self.timeout = timeout
+
+    def call(self, path: str, interface: str, member: str, signature: str = "",
+             *body: Any) -> list[Any]:
+        from dbus_fast import BusType, Message, MessageType
+        from dbus_fast.aio import MessageBus
+
+        async def go() -> list[Any]:
+            bus = MessageBus(bus_address=self.bus_address, bus_type=BusType.SYSTEM)
+            await asyncio.wait_for(bus.connect(), self.timeout)
+            try:
+                reply = await asyncio.wait_for(bus.call(Message(
+                    destination=LOGIN1, path=path, interface=interface, member=member,
+                    signature=signature, body=list(body))), self.timeout)
+            finally:
+                bus.disconnect()
+            if reply is None or reply.message_type == MessageType.ERROR:
+                detail = (reply.error_name, reply.body) if reply is not None else "no reply"
+                raise TestbedError(f"{interface}.{member} failed: {detail}")
+            return list(reply.body)
+
+        return asyncio.run(go())
+
+    def fix_get_user(self) -> None:
+        """dbusmock 0.28.7's GetUser raises a TypeError; replace it."""
+        self.call(self.MANAGER_PATH, self.MOCK, "AddMethod", "sssss", self.MANAGER,
+                  "GetUser", "u", "o", 'ret = "/org/freedesktop/login1/user/%d" % args[0]')
+
+    def add_session(self, session_id: str = "c1", uid: int | None = None) -> str:
+        """A graphical session for ``uid`` (default: ours), made the user's Display."""
+        from dbus_fast import Variant
+
+        uid = os.getuid() if uid is None else uid
+        path = str(self.call(self.MANAGER_PATH, self.MOCK, "AddSession", "ssusb",
+                             session_id, "seat0", uid, "person", True)[0])
+        # Properties.Set: dbusmock 0.28.7 cannot wrap a struct in UpdateProperties.
+        self.call(f"/org/freedesktop/login1/user/{uid}", "org.freedesktop.DBus.Properties",
+                  "Set", "ssv", self.USER, "Display", Variant("(so)", [session_id, path]))
+        return path
+
+    def set_locked_hint(self, session: str, locked: bool) -> None:
+        """What a screen locker does: Session.SetLockedHint (PropertiesChanged)."""
+        self.call(session, self.SESSION, "SetLockedHint", "b", locked)
+
+    def prepare_for_sleep(self, start: bool) -> None:
+        """logind's PrepareForSleep(start) signal: suspend (True), resume (False)."""
+        from dbus_fast import Variant
+
+        self.call(self.MANAGER_PATH, self.MOCK, "EmitSignal", "sssav", self.MANAGER,
+                  "PrepareForSleep", "b", [Variant("b", start)])
+
+
+__all__ += ["LogindControl", "Typist"]

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+import structlog
+
 from nudged.activity.base import Focus
 from nudged.activity.ledger import Attribution, Usage, UsageLedger, UsageStore
 from nudged.activity.presence import Presence
@@ -20,6 +22,8 @@ from nudged.models import ActivityChange
 if TYPE_CHECKING:
     from nudged.engine import Engine
     from nudged.plugins import PluginHost
+
+log = structlog.get_logger("nudged.activity")
 
 
 class ActivityHub:
@@ -103,6 +107,12 @@ class ActivityHub:
 
     # -- listeners ------------------------------------------------------------------
     def _presence_changed(self, present: bool, at: datetime) -> None:
+        state = self.presence.state
+        away = [why for why, on in (("idle", state.idle), ("locked", state.locked),
+                                    ("asleep", state.asleep)) if on]
+        log.info("presence changed", state="present" if present else "away",
+                 **({"because": ",".join(away)} if away else {}),
+                 at=at.astimezone(self.tz).isoformat(timespec="milliseconds"))
         if self.engine is not None:
             self.engine.set_present(present)
         if self.host is not None:

@@ -280,6 +280,8 @@ class ActivityManager:
                 await self._stop_one(name)
         classes = {r.name: r.cls for r in self.results if r.cls is not None}
         for name, caps in wanted.items():
+            if self._stopping:  # stop() ran meanwhile: start nothing more
+                return
             if name in self.running:
                 self.running[name].wanted = frozenset(caps)
                 continue
@@ -293,6 +295,9 @@ class ActivityManager:
                 await self._safe_stop(source)
                 self._schedule_restart(name)
                 continue
+            if self._stopping:  # stop() ran while this one was starting
+                await self._safe_stop(source)
+                return
             source.health = Health.RUNNING
             self.running[name] = source
             log.info("activity source started", source=name,
