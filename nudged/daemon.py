@@ -22,6 +22,7 @@ import structlog
 
 from nudged import config as configmod
 from nudged import logs, sdnotify
+from nudged.activity.base import Capability
 from nudged.activity.hub import ActivityHub
 from nudged.activity.manager import ActivityManager
 from nudged.activity.session import detect
@@ -91,6 +92,10 @@ class Daemon:
         hub.on_resume.append(scheduler.wakeup)  # missed nudges coalesce at once
         activity = self.activity = ActivityManager(detect(self.environ), hub,
                                                    loaded.settings.core.idle_after)
+        # Present time counts only while some source can tell idle time.
+        hub.set_counting(False)
+        activity.on_choices.append(
+            lambda choices: hub.set_counting(choices[Capability.IDLE].source is not None))
         try:
             self.runtime = Runtime(loaded, scheduler, sink, store, environ=self.environ,
                                    selection=self.selection, activity=hub)

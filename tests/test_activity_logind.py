@@ -367,8 +367,9 @@ def test_suspend_and_resume_and_the_lock_state_after_it(
             assert awake.value is False
             locked = await sink.next("lock", mark)  # asked afresh after the resume
             assert locked.value is True
-            assert sink.reports.index(awake) < sink.reports.index(locked)
-            # Idle is re-reported too (presence assumes "not idle" on resume).
+            # The lock comes first: nothing may reach a lock screen in between.
+            assert sink.reports.index(locked) < sink.reports.index(awake)
+            # Idle is re-reported after "awake" (which presence takes as input).
             assert sink.values("idle", mark) == [False]
         finally:
             await source.stop()

@@ -150,3 +150,14 @@ def test_a_bad_activity_file_names_the_line(tmp_path: Path,
     err = capsys.readouterr().err
     assert f"{path}:5: end 2026-03-02 14:30 is not after start 2026-03-02 15:00" in err
     assert f'{path}:6: "yesterday" is not a local time (expected "YYYY-MM-DD HH:MM")' in err
+
+
+def test_without_an_idle_source_uptime_is_not_counted_as_screen_time() -> None:
+    hub, clock, _ = a_hub()
+    hub.set_counting(False)  # what the daemon does until a source can tell idle time
+    hub.focus_changed("ssh", EDITOR, at("09:00"))
+    clock.now_ = at("11:00")
+    assert hub.today().total == timedelta(0)
+    hub.set_counting(True)  # an idle source took over at 11:00
+    clock.now_ = at("11:30")
+    assert hub.today().total == timedelta(minutes=30)

@@ -32,7 +32,10 @@ class ActivityHub:
         self.tz = tz
         self.presence = Presence(started=now())
         self.ledger = UsageLedger(store, tz, self.classify)
-        self.presence.on_segment.append(self.ledger.add_segment)
+        self.presence.on_segment.append(self._segment)
+        #: Whether present time goes to the ledger: only while some source can tell
+        #: idle time. Without one (over SSH, a bare X server), uptime is not screen time.
+        self.counting = True
         self.presence.on_presence.append(self._presence_changed)
         self.presence.on_focus.append(self._focus_changed)
         self.host: PluginHost | None = None
@@ -67,6 +70,17 @@ class ActivityHub:
     def source_failed(self, source: str, reason: str) -> None:
         self.presence.source_failed(source, reason)
 
+    def set_counting(self, counting: bool) -> None:
+        """Start or stop counting present time from now on."""
+        if counting == self.counting:
+            return
+        self.presence.flush(self._now())  # the stretch so far, under the old rule
+        self.counting = counting
+
+    def _segment(self, start: datetime, end: datetime, focus: Focus | None) -> None:
+        if self.counting:
+            self.ledger.add_segment(start, end, focus)
+
     def heartbeat(self) -> None:
         """Write the open stretch of present time, so a crash loses at most this much."""
         self.presence.flush(self._now())
@@ -85,7 +99,8 @@ class ActivityHub:
     def today(self) -> Usage:
         now = self._now()
         start = self.presence.segment_start
-        open_segment = (start, now, self.presence.state.focus) if start and now > start else None
+        open_segment = ((start, now, self.presence.state.focus)
+                        if self.counting and start and now > start else None)
         return self.ledger.day(now.astimezone(self.tz).date(), open_segment)
 
     def classify(self, focus: Focus | None) -> Attribution:

@@ -347,10 +347,11 @@ class LogindSource(BusSource):
         if start:
             self.sink.sleep_changed(self.name, True, now)
             return
-        self.sink.sleep_changed(self.name, False, now)
-        # After a resume the lock and idle state may have changed while we slept
-        # (and presence assumes "not idle" on resume): ask afresh.
-        self._tasks.spawn(self._report_state(force=True))
+        # After a resume the lock and idle state may have changed while we slept: ask
+        # afresh, and report a lock *before* "awake", so that nothing is shown on a
+        # lock screen for the moment in between. Idle comes after "awake", which
+        # presence takes as input (someone opened the lid).
+        self._tasks.spawn(self._report_state(force=True, resumed_at=now))
 
     def _on_properties_changed(
         self, interface: str, changed: dict[str, Variant], invalidated: list[str]
@@ -371,14 +372,19 @@ class LogindSource(BusSource):
             self._tasks.spawn(self._report_state(force=False))
 
     # -- reporting ----------------------------------------------------------------------
-    async def _report_state(self, force: bool) -> None:
+    async def _report_state(self, force: bool, resumed_at: datetime | None = None) -> None:
         props = self._session_props
-        if props is None:
-            return
-        values = await asyncio.wait_for(props.call_get_all(SESSION_IFACE), self._timeout)
-        now = self._now()
-        if "LockedHint" in values:
-            self._report_lock(bool(_plain(values["LockedHint"])), now, force)
+        values: dict[str, Variant] = {}
+        try:
+            if props is not None:
+                values = await asyncio.wait_for(props.call_get_all(SESSION_IFACE),
+                                                self._timeout)
+        finally:
+            now = self._now()
+            if "LockedHint" in values:
+                self._report_lock(bool(_plain(values["LockedHint"])), now, force)
+            if resumed_at is not None:
+                self.sink.sleep_changed(self.name, False, resumed_at)
         if "IdleHint" in values:
             since = int(_plain(values.get("IdleSinceHint", Variant("t", 0))))
             self._report_idle(bool(_plain(values["IdleHint"])), since, now, force)

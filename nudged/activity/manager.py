@@ -264,6 +264,8 @@ class ActivityManager:
         self._stopping = False
         self._tasks: set[asyncio.Future[Any]] = set()
         self.latest_focus: Focus | None = None
+        #: Called whenever the choice of sources changes (at start and on failover).
+        self.on_choices: list[Callable[[dict[Capability, Choice]], None]] = []
 
     async def start(self) -> None:
         self.results = await probe_all(self.session, self.paths)
@@ -271,6 +273,8 @@ class ActivityManager:
 
     async def _apply(self, choices: dict[Capability, Choice]) -> None:
         self.choices = choices
+        for listener in self.on_choices:
+            listener(choices)
         wanted: dict[str, set[Capability]] = {}
         for cap, choice in choices.items():
             if choice.source is not None:
