@@ -255,7 +255,7 @@ def _config_check(path: Path | None) -> int:
         "present; defaults)"
     print(f"{where}: OK")
     for record in host.records.values():
-        if not record.active:
+        if not record.active and record.status.value != "disabled":
             print(f"  note: plugin {record.name} is {record.status.value}"
                   + (f" ({record.reason.splitlines()[0]})" if record.reason else ""))
     return 0

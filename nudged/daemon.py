@@ -224,7 +224,7 @@ class Daemon:
                 return
             scheduler.remove_nudges()
             await old.stop()
-            for prefix in ("deferred:", "snoozed:"):  # nothing owed to the old plugins
+            for prefix in ("deferred:", "snoozed:", "plugin:"):  # owed to the old plugins
                 scheduler.cancel_prefix(prefix)
             new = Runtime(loaded, scheduler, old.engine.sink, old.engine.recorder,
                           environ=self.environ, selection=self.selection, engine=old.engine,

@@ -67,6 +67,12 @@ def build_host(loaded: LoadedConfig, environ: Mapping[str, str],
     tables = loaded.settings.plugins
     off = [name for name, table in tables.items() if table.get("enabled") is False]
     host.load(disabled=off)
+    for record in host.active():
+        # An opt-in plugin (sleep_window, movement) runs only once a person wrote its
+        # table: nobody gets bedtime reminders they did not ask for.
+        if getattr(record.obj, "opt_in", False) and record.name not in tables:
+            host.set_failed(record, PluginStatus.DISABLED,
+                            f"opt-in: add a [plugins.{record.name}] table to turn it on")
     problems = []
     for name in tables:
         if name not in host.records:

@@ -682,5 +682,7 @@ def test_without_its_table_the_plugin_keeps_quiet() -> None:
 
     items, runtime = simulate('[core]\ntimezone = "Europe/Berlin"\n', days=2,
                               present=["08:00-23:59"])
-    assert runtime.host.records["sleep_window"].status.value == "ok"
+    record = runtime.host.records["sleep_window"]
+    assert (record.status.value, record.reason) == (
+        "disabled", "opt-in: add a [plugins.sleep_window] table to turn it on")
     assert [key for _, key in shown(items) if key.startswith("sleep_window:")] == []

@@ -128,11 +128,13 @@ class ActivityHub:
         log.info("presence changed", state="present" if present else "away",
                  **({"because": ",".join(away)} if away else {}),
                  at=at.astimezone(self.tz).isoformat(timespec="milliseconds"))
-        if self.engine is not None:
-            self.engine.set_present(present)
+        # Plugins hear it first, so their filters know the person is back before the
+        # nudges held meanwhile come due again.
         if self.host is not None:
             self.host.call_each("nudged_on_activity", change=ActivityChange(
                 "presence", at, present, self.presence.state.focus))
+        if self.engine is not None:
+            self.engine.set_present(present)
 
     def _focus_changed(self, focus: Focus | None, at: datetime) -> None:
         if self.host is not None:

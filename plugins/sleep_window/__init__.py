@@ -225,6 +225,9 @@ class SleepWindowPlugin:
     night. Presence changes arrive through ``nudged_on_activity``; nothing polls.
     """
 
+    #: Runs only when the config has a table for it (see docs/hooks.md).
+    opt_in = True
+
     def __init__(self) -> None:
         self.ctx: PluginContext | None = None
         self.config: SleepWindowConfig | None = None
@@ -252,8 +255,6 @@ class SleepWindowPlugin:
         held by quiet hours: they usually cover exactly these hours. No snooze
         button: the next reminder of the evening already comes by itself.
         """
-        if not ctx.configured:
-            return  # no [plugins.sleep_window] table: nobody asked for bedtime nudges
         config: SleepWindowConfig = ctx.config
         title, body = words.wind_down(config.bedtime, timedelta(hours=1), 0, 1)
         register(NudgeSpec(
@@ -277,8 +278,6 @@ class SleepWindowPlugin:
     @hookimpl
     def nudged_startup(self, ctx: PluginContext) -> None:
         """Find the current night, carry on its counts after a restart, arm deadlines."""
-        if not ctx.configured:
-            return
         self.ctx = ctx
         self.config = ctx.config
         now = _utc(ctx.now())
