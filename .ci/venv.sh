@@ -24,4 +24,9 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/nu
     fi
     "$VENV/bin/python" -m pip install -q --upgrade pip
 fi
-"$VENV/bin/python" -m pip install -q -e ".${EXTRAS}"
+# Quiet unless it fails: setuptools' build warnings are not for the person running this.
+if ! "$VENV/bin/python" -m pip install -q -e ".${EXTRAS}" > "$VENV/install.log" 2>&1; then
+    cat "$VENV/install.log" >&2
+    echo "nudged setup: installing into $VENV failed (log above)" >&2
+    exit 1
+fi
