@@ -12,7 +12,7 @@ import asyncio
 import csv
 import io
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from functools import partial
@@ -22,7 +22,7 @@ from typing import Any
 from nudged.activity.base import Focus
 from nudged.activity.hub import ActivityHub
 from nudged.config import LoadedConfig
-from nudged.engine import Event
+from nudged.engine import Event, later
 from nudged.errors import ConfigError
 from nudged.humanize import Window
 from nudged.models import Nudge, Response
@@ -30,6 +30,9 @@ from nudged.runtime import PluginSelection, Runtime
 from nudged.scheduler import SimulatedScheduler
 
 ANSWER_AFTER = timedelta(minutes=1)
+#: How a simulated person answers: a Response (a minute later), a (Response, delay),
+#: or None for "not at all". Tests press buttons this way.
+Responder = Callable[[Nudge, datetime], "Response | tuple[Response, timedelta] | None"]
 RESPONSES = {"done": Response.DONE, "snooze": Response.SNOOZE, "skip": Response.SKIP}
 
 
@@ -59,7 +62,7 @@ class PreviewItem:
 class _Capture:
     """Sink + recorder for the simulation: nothing leaves the process."""
 
-    def __init__(self, scheduler: SimulatedScheduler, respond: str) -> None:
+    def __init__(self, scheduler: SimulatedScheduler, respond: str | Responder) -> None:
         self.scheduler = scheduler
         self.respond_with = respond
         self.items: list[PreviewItem] = []
@@ -70,13 +73,18 @@ class _Capture:
 
     # Sink
     def show(self, nudge: Nudge, shown_id: int) -> None:
-        if self.respond_with in RESPONSES:
-            response = RESPONSES[self.respond_with]
-            self.scheduler.call_at(
-                self.scheduler.now() + ANSWER_AFTER,
-                lambda: self._answer(shown_id, response),
-                key=f"answer:{shown_id}",
-            )
+        if callable(self.respond_with):
+            answer = self.respond_with(nudge, self.scheduler.now())
+        else:
+            answer = RESPONSES.get(self.respond_with)
+        if answer is None:
+            return  # never answered: it times out
+        response, after = answer if isinstance(answer, tuple) else (answer, ANSWER_AFTER)
+        self.scheduler.call_at(
+            later(self.scheduler.now(), after),
+            lambda: self._answer(shown_id, response),
+            key=f"answer:{shown_id}",
+        )
 
     def _answer(self, shown_id: int, response: Response) -> None:
         assert self.runtime is not None
@@ -121,7 +129,7 @@ def run(
     start: datetime,
     days: float,
     present: Sequence[Window],
-    respond: str = "done",
+    respond: str | Responder = "done",
     environ: Mapping[str, str] | None = None,
     selection: PluginSelection | None = None,
     activity: Sequence[ActivityRow] | None = None,

@@ -1,16 +1,19 @@
-"""Small helpers for tests that simulate a person living with a config."""
+"""Small helpers for tests that simulate a person living with a config.
+
+They wrap :mod:`nudged.testing`, the helpers nudged ships for plugin authors, so the
+built-in plugins' tests exercise them on every run.
+"""
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from nudged import config as configmod
-from nudged.humanize import parse_window
-from nudged.preview import PreviewItem, run
-from nudged.runtime import PluginSelection, Runtime
+from nudged.preview import PreviewItem
+from nudged.runtime import Runtime
+from nudged.testing import simulate as _simulate
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -29,12 +32,9 @@ def simulate(
     builtins: bool = True,
 ) -> tuple[list[PreviewItem], Runtime]:
     """Run ``days`` simulated days; ``plugins`` adds extra in-process plugin objects."""
-    loaded = load(config_text)
-    tz = loaded.settings.core.tz()
-    begin = datetime.strptime(start, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
-    selection = PluginSelection(objects=plugins or {}, discover=builtins)
-    return run(loaded, begin, days, [parse_window(p) for p in present], respond,
-               environ={}, selection=selection)
+    sim = _simulate(config_text, start=start, days=days, present=present, respond=respond,
+                    plugins=plugins, builtins=builtins)
+    return sim.items, sim.runtime
 
 
 def shown(items: Sequence[PreviewItem]) -> list[tuple[str, str]]:

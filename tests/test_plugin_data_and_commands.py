@@ -90,3 +90,29 @@ def test_a_per_nudge_snooze_brings_it_back_tomorrow() -> None:
     assert [e.data for e in ctx.journal.entries("answered")] == [
         {"response": "snooze"}] * 3
     assert Response.SNOOZE.value == "snooze"
+
+
+def test_plugin_authors_get_a_simulation_fixture_that_presses_buttons(
+    nudged_simulate,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import timedelta
+
+    pressed: list[str] = []
+
+    def person(nudge, now):  # type: ignore[no-untyped-def]
+        pressed.append(now.strftime("%H:%M"))
+        # Snoozes the first one, answers "done" three minutes after the second.
+        return Response.SNOOZE if len(pressed) == 1 else (Response.DONE, timedelta(minutes=3))
+
+    sim = nudged_simulate("""
+        [core]
+        timezone = "Europe/Berlin"
+        snooze = "15m"
+        [[plugins.custom.nudges]]
+        id = "lunch"
+        title = "Lunch away from the screen?"
+        at = ["12:30"]
+    """, days=1, respond=person)
+    assert sim.shown() == [("Mon 12:30", "custom:lunch"), ("Mon 12:46", "custom:lunch")]
+    assert [i.response for i in sim.items] == ["snooze", "done"]
+    assert sim.status("custom") == ("ok", "")
