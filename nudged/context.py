@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from nudged.activity.hub import ActivityHub
+    from nudged.engine import Timers
+    from nudged.pluginstore import Journal, State
 
 
 class PluginConfig(BaseModel):
@@ -33,13 +38,15 @@ class PluginContext:
     _fire: Callable[[str, str, str | None, str | None], None] = field(
         repr=False, default=lambda *a: None
     )
-    activity: Any = None  # ActivityHub: present(), continuous(), today(), focus()
-    state: Any = None  # nudged.pluginstore.State: get(key, default), set(key, value)
-    journal: Any = None  # nudged.pluginstore.Journal: add(kind, at, **data), entries()
-    #: The config file has a ``[plugins.<name>]`` table for this plugin. Built-in
-    #: wellbeing plugins keep quiet until a person configures them.
+    #: present(), continuous(), today(), focus(): what nudged knows of the person.
+    activity: ActivityHub | None = None
+    #: get(key, default) / set(key, value): the plugin's small memory (JSON values).
+    state: State | None = None
+    #: add(kind, at, **data) / entries(kind, since): what happened, for reports.
+    journal: Journal | None = None
+    #: The config file has a ``[plugins.<name>]`` table for this plugin.
     configured: bool = False
-    _timers: Any = field(default=None, repr=False)
+    _timers: Timers | None = field(default=None, repr=False)
 
     def now(self) -> datetime:
         """The current time in the configured time zone (simulated in previews and tests)."""
@@ -53,8 +60,11 @@ class PluginContext:
         """Run ``callback`` at ``when`` (a deadline, not a poll). One pending call per
         ``key``: calling again with the same key moves it. Survives suspend: a deadline
         that passed while asleep runs on resume."""
+        if self._timers is None:
+            raise RuntimeError("ctx.call_at is not available outside the daemon or a preview")
         self._timers.call_at(when, callback, key=f"plugin:{self.name}:{key}")
 
     def cancel(self, key: str) -> None:
         """Forget the pending ``call_at`` with this key, if any."""
-        self._timers.cancel(f"plugin:{self.name}:{key}")
+        if self._timers is not None:
+            self._timers.cancel(f"plugin:{self.name}:{key}")

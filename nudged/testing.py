@@ -52,7 +52,7 @@ class Simulation:
     def journal(self, plugin: str, kind: str | None = None) -> list[Entry]:
         """A plugin's journal entries (``ctx.journal``) after the simulation."""
         ctx = self.runtime.host.records[plugin].ctx
-        return [] if ctx is None else list(ctx.journal.entries(kind))
+        return [] if ctx is None or ctx.journal is None else list(ctx.journal.entries(kind))
 
     def status(self, plugin: str) -> tuple[str, str]:
         record = self.runtime.host.records[plugin]
