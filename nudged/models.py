@@ -85,7 +85,8 @@ class NudgeSpec:
 class Nudge:
     """One due instance of a :class:`NudgeSpec`.
 
-    ``due_at`` is when it was first due; deferrals and snoozes keep it, so the
+    ``due_at`` is when it came due; deferrals keep it (a snooze sets it to when the
+    snooze ends), so the
     engine can tell how stale it has become. ``attempt`` counts snoozes.
     """
 

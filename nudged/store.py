@@ -92,6 +92,11 @@ def default_db_path(environ: Mapping[str, str] = os.environ) -> Path:
     return state_home(environ) / "nudged" / "nudged.db"
 
 
+def _seconds(start: datetime, end: datetime) -> float:
+    """Real seconds between two instants (in UTC: not the wall-clock difference)."""
+    return (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds()
+
+
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -238,13 +243,13 @@ class Store:
         cur = self._conn.execute(
             "INSERT INTO usage (day, start, end, seconds, app, category, site) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (day, _iso(start), _iso(end), (end - start).total_seconds(), app, category, site),
+            (day, _iso(start), _iso(end), _seconds(start, end), app, category, site),
         )
         return int(cur.lastrowid or 0)
 
     def extend_usage(self, row: int, start: datetime, end: datetime) -> None:
         self._conn.execute("UPDATE usage SET end = ?, seconds = ? WHERE id = ?",
-                           (_iso(end), (end - start).total_seconds(), row))
+                           (_iso(end), _seconds(start, end), row))
 
     def usage_totals(self, day: str) -> list[tuple[str | None, str | None, str | None, float]]:
         """(app, category, site, seconds) summed for one local day."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from nudged.activity.base import Focus
@@ -64,14 +64,20 @@ class UsageStore(Protocol):
 
 def split_at_midnight(start: datetime, end: datetime, tz: tzinfo
                       ) -> list[tuple[date, datetime, datetime]]:
-    """Pieces of [start, end) per local day."""
+    """Pieces of [start, end) per local day, as (local date, UTC start, UTC end).
+
+    The pieces are in UTC so that their lengths are real time: two datetimes of one
+    zone subtract by wall clock in Python, which loses the extra hour of an autumn DST
+    night (and invents one in spring).
+    """
     pieces = []
-    cursor = start.astimezone(tz)
-    end = end.astimezone(tz)
+    cursor = start.astimezone(UTC)
+    end = end.astimezone(UTC)
     while cursor < end:
-        next_midnight = datetime.combine(cursor.date() + timedelta(days=1), time(0), tz)
-        piece_end = min(end, next_midnight)
-        pieces.append((cursor.date(), cursor, piece_end))
+        local_day = cursor.astimezone(tz).date()
+        next_midnight = datetime.combine(local_day + timedelta(days=1), time(0), tz)
+        piece_end = min(end, next_midnight.astimezone(UTC))
+        pieces.append((local_day, cursor, piece_end))
         cursor = piece_end
     return pieces
 
