@@ -163,18 +163,30 @@ def _show(value: Any) -> str:
 def _field_names(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     """Names a misspelt key at ``loc`` could have meant: fields of the parent model."""
     current: Any = model
+    skip_name = False  # inside a dict of tables, the next part is a table's own name
     for part in loc[:-1]:
         if isinstance(part, int):
+            continue
+        if skip_name:
+            skip_name = False
             continue
         fields = getattr(current, "model_fields", None)
         if not fields or part not in fields:
             return []
         annotation = fields[part].annotation
+        skip_name = _is_dict(annotation)
         current = _inner_model(annotation)
         if current is None:
             return []
     fields = getattr(current, "model_fields", None)
     return list(fields) if fields else []
+
+
+def _is_dict(annotation: Any) -> bool:
+    if getattr(annotation, "__origin__", None) is dict:
+        return True
+    return any(getattr(arg, "__origin__", None) is dict
+               for arg in getattr(annotation, "__args__", ()) or ())
 
 
 def _inner_model(annotation: Any) -> Any:

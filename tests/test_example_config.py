@@ -62,15 +62,27 @@ def read_tables(text: str) -> list[Table]:
     return tables
 
 
+def _matches(written: TablePath, pattern: TablePath) -> bool:
+    """``*`` in a pattern stands for any one table name (the keys of a dict of tables)."""
+    return len(written) == len(pattern) and all(
+        p in ("*", w) for w, p in zip(written, pattern, strict=True))
+
+
 def mentioned(tables: list[Table], path: TablePath) -> set[str]:
     """Keys set or commented out in every table at ``path``, plus sub-table names."""
     names: set[str] = set()
     for table in tables:
-        if table.path == path:
+        if _matches(table.path, path):
             names |= set(table.keys) | set(table.commented)
-        elif table.path[: len(path)] == path and len(table.path) > len(path):
+        elif len(table.path) > len(path) and _matches(table.path[: len(path)], path):
             names.add(table.path[len(path)])
     return names
+
+
+def _is_dict(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is dict or any(
+        getattr(arg, "__origin__", None) is dict for arg in getattr(annotation, "__args__", ())
+    )
 
 
 def models_in(annotation: Any) -> Iterator[type[BaseModel]]:
@@ -87,8 +99,10 @@ def every_key(model: type[BaseModel], path: TablePath) -> Iterator[tuple[TablePa
     for name, info in model.model_fields.items():
         key = info.alias or name
         yield path, key
+        # A dict of models is a table of named tables: their keys sit one level down.
+        below = (*path, key, "*") if _is_dict(info.annotation) else (*path, key)
         for inner in models_in(info.annotation):
-            yield from every_key(inner, (*path, key))
+            yield from every_key(inner, below)
 
 
 def config_model(name: str) -> type[BaseModel] | None:
