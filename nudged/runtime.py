@@ -149,7 +149,7 @@ class Runtime:
             activity = ActivityHub(scheduler.now, scheduler.tz, Store.memory())
         self.activity = activity
         #: Plugins' state and journal live in the same store as the usage ledger.
-        self.data: PluginDataStore = activity.ledger.store  # type: ignore[assignment]
+        self.data: PluginDataStore = activity.store
         activity.attach(self.host, engine)
         self.specs: dict[tuple[str, str], NudgeSpec] = {}
         for problem in self.config_problems:

@@ -15,21 +15,25 @@ from typing import TYPE_CHECKING
 import structlog
 
 from nudged.activity.base import Focus
-from nudged.activity.ledger import Attribution, Usage, UsageLedger, UsageStore
+from nudged.activity.ledger import Attribution, Usage, UsageLedger
 from nudged.activity.presence import Presence
 from nudged.models import ActivityChange
 
 if TYPE_CHECKING:
     from nudged.engine import Engine
     from nudged.plugins import PluginHost
+    from nudged.store import Store
 
 log = structlog.get_logger("nudged.activity")
 
 
 class ActivityHub:
-    def __init__(self, now: Callable[[], datetime], tz: tzinfo, store: UsageStore) -> None:
+    def __init__(self, now: Callable[[], datetime], tz: tzinfo, store: Store) -> None:
         self._now = now
         self.tz = tz
+        #: The SQLite store (or an in-memory one in previews): the ledger's and the
+        #: plugins' state and journal live there.
+        self.store = store
         self.presence = Presence(started=now())
         self.ledger = UsageLedger(store, tz, self.classify)
         self.presence.on_segment.append(self._segment)

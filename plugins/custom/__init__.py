@@ -12,6 +12,7 @@ window = "mon-fri 09:00-18:00"
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time, timedelta
 from typing import Annotated
 
@@ -81,7 +82,8 @@ class CustomPlugin:
         return CustomConfig
 
     @hookimpl
-    def nudged_register_nudges(self, register, ctx: PluginContext) -> None:  # type: ignore[no-untyped-def]
+    def nudged_register_nudges(self, register: Callable[[NudgeSpec], None],
+                               ctx: PluginContext) -> None:
         config: CustomConfig = ctx.config
         for item in config.nudges:
             if item.at is not None:
