@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from nudged.activity.hub import ActivityHub
+    from nudged.desktop import Desktop
     from nudged.engine import Timers
     from nudged.pluginstore import Journal, State
 
@@ -47,6 +48,10 @@ class PluginContext:
     #: The config file has a ``[plugins.<name>]`` table for this plugin.
     configured: bool = False
     _timers: Timers | None = field(default=None, repr=False)
+    #: The daemon's shared desktop connections (the session bus) for plugins that
+    #: watch the desktop themselves; ``None`` in previews and tests without a desktop.
+    desktop: Desktop | None = None
+    _recheck: Callable[[str], None] = field(repr=False, default=lambda name: None)
 
     def now(self) -> datetime:
         """The current time in the configured time zone (simulated in previews and tests)."""
@@ -55,6 +60,14 @@ class PluginContext:
     def fire(self, nudge_id: str, title: str | None = None, body: str | None = None) -> None:
         """Make this plugin's nudge ``nudge_id`` due now, optionally with other words."""
         self._fire(self.name, nudge_id, title, body)
+
+    def recheck(self) -> None:
+        """Say that a condition this plugin's filter held nudges for may have ended.
+
+        Every nudge held by this plugin (``Decision.hold``) comes due again at once
+        and goes through all the filters anew; one still held is simply held again.
+        """
+        self._recheck(self.name)
 
     def call_at(self, when: datetime, callback: Callable[[], None], key: str) -> None:
         """Run ``callback`` at ``when`` (a deadline, not a poll). One pending call per

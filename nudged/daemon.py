@@ -27,6 +27,7 @@ from nudged.activity.hub import ActivityHub
 from nudged.activity.manager import ActivityManager
 from nudged.activity.session import detect
 from nudged.config import LoadedConfig
+from nudged.desktop import Desktop
 from nudged.errors import ConfigError, NudgedError
 from nudged.models import Response
 from nudged.notify import ConsoleSink, DesktopSink
@@ -75,6 +76,7 @@ class Daemon:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._heartbeat: asyncio.TimerHandle | None = None
         self.activity: ActivityManager | None = None
+        self.desktop: Desktop | None = None
         self._activity_start: asyncio.Future[Any] | None = None
 
     def _load(self) -> LoadedConfig:
@@ -103,6 +105,7 @@ class Daemon:
         console = ConsoleSink(self._respond, interactive=interactive)
         sink = DesktopSink(self._respond, console, snooze=loaded.settings.core.snooze)
         watch = ClockJumpWatch(loop, lambda _jump: scheduler.wakeup())
+        desktop = self.desktop = Desktop(self.environ)
         hub = ActivityHub(scheduler.now, scheduler.tz, store)
         hub.on_resume.append(scheduler.wakeup)  # missed nudges coalesce at once
         activity = self.activity = ActivityManager(detect(self.environ), hub,
@@ -113,7 +116,7 @@ class Daemon:
             lambda choices: hub.set_counting(choices[Capability.IDLE].source is not None))
         try:
             self.runtime = Runtime(loaded, scheduler, sink, store, environ=self.environ,
-                                   selection=self.selection, activity=hub)
+                                   selection=self.selection, activity=hub, desktop=desktop)
             await self.runtime.start()
             since = scheduler.now() - timedelta(hours=1)
             self.runtime.engine.seed_recent(store.shown_since(since))
@@ -164,6 +167,7 @@ class Daemon:
                     await self.runtime.stop()
             finally:
                 await sink.close()
+                await desktop.close()
                 store.close()
                 self.sd.close()
         return 0
@@ -244,7 +248,7 @@ class Daemon:
                 scheduler.cancel_prefix(prefix)
             new = Runtime(loaded, scheduler, old.engine.sink, old.engine.recorder,
                           environ=self.environ, selection=self.selection, engine=old.engine,
-                          built=built, activity=old.activity)
+                          built=built, activity=old.activity, desktop=old.desktop)
             if isinstance(new.engine.sink, DesktopSink):
                 new.engine.sink.snooze = loaded.settings.core.snooze
             await new.start()

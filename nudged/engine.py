@@ -1,9 +1,17 @@
 """The decision path of a due nudge, with no I/O and an injected clock.
 
-A due nudge goes: stale? -> person away? -> plugin filters (first answer wins)
--> global rate limit -> shown. A deferred nudge is shown later, never silently
-dropped (unless it goes stale meanwhile). A response goes back to the store and to
-the plugins; a snooze makes the nudge due again after the snooze delay.
+A due nudge goes: stale? -> snoozed? -> paused? -> person away? -> plugin filters
+(first answer wins) -> global rate limit -> shown. A deferred nudge is shown later,
+never silently dropped (unless it goes stale meanwhile): either at a known time
+(``Decision.defer``: the end of quiet hours, the rate limit) or, *held*, when the
+condition that held it ends (the person comes back, a pause ends, a plugin's
+``ctx.recheck()`` after do-not-disturb is switched off). Held nudges are kept one
+per nudge, the newest winning, so a long hold releases each nudge once.
+
+A response goes back to the store and to the plugins; a snooze (a button, or
+``nudged snooze``) makes the nudge due again after the snooze delay. Pauses and
+snoozes are remembered (``memory``: the SQLite store in the daemon) so they
+outlive a restart.
 
 The same engine drives the daemon and ``nudged preview``: only the clock, the
 timers and the sink differ. Everything here runs on the one event loop thread.
@@ -62,13 +70,43 @@ class Recorder(Protocol):
     def record_response(self, shown_id: int, response: Response, at: datetime) -> None: ...
 
 
+class Memory(Protocol):
+    """Where pauses and snoozes are kept across restarts (the SQLite store)."""
+
+    def save_pause(self, until: datetime | None) -> None: ...
+
+    def save_snooze(self, nudge: Nudge, until: datetime) -> None: ...
+
+    def drop_snooze(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Held:
+    """A nudge held until a condition ends; ``by`` is who holds it."""
+
+    nudge: Nudge
+    by: str
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A nudge that will come due at a known time (deferred or snoozed)."""
+
+    nudge: Nudge
+    at: datetime
+    why: str  # "deferred" | "snoozed"
+    by: str = ""
+
+
 @dataclass(frozen=True)
 class Event:
     """What the engine did with a nudge; previews print these, tests read them."""
 
     at: datetime
     nudge: Nudge
-    action: str  # shown | deferred | suppressed | response
+    action: str  # shown | deferred | suppressed | forced | response
     by: str = ""
     reason: str = ""
     until: datetime | None = None
@@ -99,8 +137,12 @@ class Engine:
         self.notification_timeout = notification_timeout
         self.on_event = on_event
         self.present = True
+        #: Until when every nudge is held (``nudged pause``); ``None`` = running.
+        self.paused_until: datetime | None = None
+        self.memory: Memory | None = None
         self._recent: deque[datetime] = deque()
-        self._away_queue: dict[str, Nudge] = {}
+        self._held: dict[str, Held] = {}
+        self._pending: dict[str, Pending] = {}  # timer key -> what it brings
         self._outstanding: dict[int, Nudge] = {}
         self._latest_by_key: dict[str, int] = {}
         self._shown_at: dict[int, datetime] = {}
@@ -118,10 +160,14 @@ class Engine:
         if late > nudge.spec.stale_after:
             self._record(Event(now, nudge, "suppressed", "nudged", f"stale: due {_ago(late)} ago"))
             return
+        if self.paused_until is not None:
+            if elapsed(now, self.paused_until) > timedelta(0):
+                local = self.paused_until.astimezone(now.tzinfo)
+                self._hold(nudge, now, "pause", f"paused until {local:%H:%M}")
+                return
+            self.paused_until = None  # the pause ran out while nothing woke us
         if not self.present:
-            # Held until the person is back; the newest of each nudge wins.
-            self._away_queue[nudge.key] = nudge
-            self._record(Event(now, nudge, "deferred", "presence", "the person is away"))
+            self._hold(nudge, now, "presence", "the person is away")
             return
         decided = self.host.call_first("nudged_filter_nudge", nudge=nudge, now=now)
         if decided is not None:
@@ -131,6 +177,9 @@ class Engine:
                             plugin=by, value=repr(decision))
             elif decision.verdict is Verdict.SUPPRESS:
                 self._record(Event(now, nudge, "suppressed", by, decision.reason))
+                return
+            elif decision.verdict is Verdict.DEFER and decision.until is None:
+                self._hold(nudge, now, by, decision.reason)
                 return
             elif decision.verdict is Verdict.DEFER:
                 self._defer(nudge, now, decision.until, by, decision.reason)
@@ -156,7 +205,122 @@ class Engine:
         when = until if until is not None and elapsed(now, until) > timedelta(0) \
             else later(now, MIN_DEFER)
         self._record(Event(now, nudge, "deferred", by, reason, until=when))
-        self.timers.call_at(when, lambda: self.due(nudge), key=f"deferred:{nudge.key}")
+        self._arm(f"deferred:{nudge.key}", Pending(nudge, when, "deferred", by))
+
+    def _arm(self, key: str, pending: Pending) -> None:
+        """Make ``pending.nudge`` due at ``pending.at``, listed by :meth:`upcoming`."""
+        self._pending[key] = pending
+
+        def fire() -> None:
+            self._pending.pop(key, None)
+            if pending.why == "snoozed" and self.memory is not None:
+                self.memory.drop_snooze(pending.nudge.key)
+            self.due(pending.nudge)
+
+        self.timers.call_at(pending.at, fire, key=key)
+
+    def _disarm(self, key: str) -> None:
+        self._pending.pop(key, None)
+        self.timers.cancel(key)
+
+    # -- holding until a condition ends ----------------------------------------------
+    def _hold(self, nudge: Nudge, now: datetime, by: str, reason: str) -> None:
+        """Keep ``nudge`` until ``by`` lets go (the newest of each nudge wins)."""
+        previous = self._held.get(nudge.key)
+        self._held[nudge.key] = Held(nudge, by, reason, now if previous is None
+                                     else previous.since)
+        self._record(Event(now, nudge, "deferred", by, reason))
+        # A hold longer than the nudge stays useful drops it then (a bedtime nudge is
+        # not shown two hours late), so `nudged status` never lists stale ones.
+        stale_at = later(nudge.due_at, nudge.spec.stale_after + MIN_DEFER)
+        self.timers.call_at(stale_at, lambda: self._expire(nudge.key, nudge),
+                            key=f"held:{nudge.key}")
+
+    def _expire(self, key: str, nudge: Nudge) -> None:
+        held = self._held.get(key)
+        if held is not None and held.nudge is nudge:
+            del self._held[key]
+            self.due(nudge)  # records it as stale
+
+    def release(self, by: str | None = None) -> None:
+        """Let go of the nudges ``by`` holds (all of them for ``None``): each comes due
+        again now and goes through every check anew."""
+        keys = [k for k, h in self._held.items() if by is None or h.by == by]
+        for key in keys:
+            held = self._held.pop(key)
+            self.timers.cancel(f"held:{key}")
+            self.due(held.nudge)
+
+    def held(self) -> list[Held]:
+        return sorted(self._held.values(), key=lambda h: h.since)
+
+    # -- the person's controls: pause, snooze, trigger --------------------------------
+    def pause(self, until: datetime) -> None:
+        """Hold every nudge until ``until`` (or :meth:`resume`)."""
+        self.paused_until = until
+        if self.memory is not None:
+            self.memory.save_pause(until)
+        self.timers.call_at(until, self.resume, key="pause")
+        log.info("paused", until=until.isoformat(timespec="seconds"))
+
+    def resume(self) -> None:
+        """End a pause; the nudges it held come due now (once each, unless stale)."""
+        was = self.paused_until
+        self.paused_until = None
+        self.timers.cancel("pause")
+        if self.memory is not None:
+            self.memory.save_pause(None)
+        if was is not None:
+            log.info("resumed")
+        self.release("pause")
+
+    def snooze_nudge(self, nudge: Nudge, until: datetime) -> None:
+        """Not now: show ``nudge`` at ``until``. A showing copy is withdrawn (answered
+        "snooze"), and a held or deferred one is folded into this one."""
+        now = self.clock.now()
+        for shown_id, showing in list(self._outstanding.items()):
+            if showing.key == nudge.key:
+                self._outstanding.pop(shown_id)
+                self._shown_at.pop(shown_id, None)
+                self.timers.cancel(f"timeout:{shown_id}")
+                self.sink.withdraw(shown_id)
+                self.recorder.record_response(shown_id, Response.SNOOZE, now)
+                self._record(Event(now, showing, "response", response=Response.SNOOZE))
+                self.host.call_each("nudged_on_response", nudge=showing,
+                                    response=Response.SNOOZE, at=now)
+        held = self._held.pop(nudge.key, None)
+        if held is not None:
+            self.timers.cancel(f"held:{nudge.key}")
+        self._disarm(f"deferred:{nudge.key}")
+        self._schedule_snoozed(replace(nudge.again(), due_at=until))
+
+    def _schedule_snoozed(self, nudge: Nudge) -> None:
+        if self.memory is not None:
+            self.memory.save_snooze(nudge, nudge.due_at)
+        self._arm(f"snoozed:{nudge.key}", Pending(nudge, nudge.due_at, "snoozed"))
+
+    def restore_snooze(self, nudge: Nudge) -> None:
+        """A snooze remembered from before a restart (its ``due_at`` is when it ends)."""
+        self._arm(f"snoozed:{nudge.key}", Pending(nudge, nudge.due_at, "snoozed"))
+
+    def trigger(self, nudge: Nudge, *, force: bool = False) -> None:
+        """Make ``nudge`` due now, for trying a config: through every filter, or with
+        ``force`` straight to the screen (no pause, presence, filter or rate limit)."""
+        if not force:
+            self.due(nudge)
+            return
+        now = self.clock.now()
+        self._record(Event(now, nudge, "forced", "trigger", "nudged trigger --force"))
+        self._show(nudge, now)
+
+    def forget_pending(self) -> None:
+        """Drop every deferral and snooze timer (a reload re-arms snoozes from memory)."""
+        for key in list(self._pending):
+            self._disarm(key)
+
+    def upcoming(self) -> list[Pending]:
+        """Deferred and snoozed nudges with the time each comes due."""
+        return sorted(self._pending.values(), key=lambda p: p.at.astimezone(UTC))
 
     def _merges_with_showing(self, nudge: Nudge, now: datetime) -> bool:
         previous = self._latest_by_key.get(nudge.key)
@@ -212,9 +376,7 @@ class Engine:
         self.host.call_each("nudged_on_response", nudge=nudge, response=response, at=now)
         if response is Response.SNOOZE:
             delay = nudge.spec.snooze or self.snooze
-            again = replace(nudge.again(), due_at=later(now, delay))
-            self.timers.call_at(again.due_at, lambda: self.due(again),
-                                key=f"snoozed:{nudge.key}")
+            self._schedule_snoozed(replace(nudge.again(), due_at=later(now, delay)))
 
     def outstanding(self) -> dict[int, Nudge]:
         return dict(self._outstanding)
@@ -226,9 +388,7 @@ class Engine:
             return
         self.present = present
         if present:
-            waiting, self._away_queue = self._away_queue, {}
-            for nudge in waiting.values():
-                self.due(nudge)
+            self.release("presence")
 
     def _record(self, event: Event) -> None:
         if event.action in ("deferred", "suppressed"):

@@ -139,7 +139,15 @@ class Decision:
 
     @classmethod
     def defer(cls, until: datetime, reason: str) -> Decision:
+        """Show it at ``until`` instead (the end of quiet hours): a known end."""
         return cls(Verdict.DEFER, reason, until)
+
+    @classmethod
+    def hold(cls, reason: str) -> Decision:
+        """Hold it until the condition ends, however long that takes (do-not-disturb,
+        a fullscreen film). The plugin calls ``ctx.recheck()`` when the condition may
+        have ended; the nudge then comes due again, once, unless it went stale."""
+        return cls(Verdict.DEFER, reason, None)
 
 
 class Response(enum.Enum):

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from nudged.activity.hub import ActivityHub
 from nudged.config import LoadedConfig, validate_table
 from nudged.context import PluginContext
+from nudged.desktop import Desktop
 from nudged.engine import Engine, Event, Recorder, Sink
 from nudged.errors import ConfigError
 from nudged.models import Nudge, NudgeSpec
@@ -131,8 +132,10 @@ class Runtime:
                  on_event: Callable[[Event], None] | None = None,
                  engine: Engine | None = None,
                  built: tuple[PluginHost, list[str]] | None = None,
-                 activity: ActivityHub | None = None) -> None:
+                 activity: ActivityHub | None = None,
+                 desktop: Desktop | None = None) -> None:
         self.loaded = loaded
+        self.desktop = desktop
         self.scheduler = scheduler
         self.host, self.config_problems = built or build_host(loaded, environ, selection)
         core = loaded.settings.core
@@ -168,6 +171,8 @@ class Runtime:
             state=State(self.data, record.name),
             journal=Journal(self.data, record.name, self.scheduler.tz),
             configured=record.name in self.loaded.settings.plugins,
+            desktop=self.desktop,
+            _recheck=self.recheck,
         )
 
     async def start(self) -> None:
@@ -213,6 +218,10 @@ class Runtime:
         if record is None or not record.active:
             return  # the plugin was disabled meanwhile
         self.engine.due(Nudge(plugin=plugin, spec=spec, due_at=at))
+
+    def recheck(self, plugin: str) -> None:
+        """``ctx.recheck()``: the nudges ``plugin`` holds come due again."""
+        self.engine.release(plugin)
 
     def fire(self, plugin: str, nudge_id: str, title: str | None = None,
              body: str | None = None) -> None:

@@ -408,7 +408,13 @@ def test_a_snoozed_session_nudge_comes_back_when_robin_stays(tmp_path: Path) -> 
                       "2026-03-02 09:00, 11:40, code, report.py", respond="snooze")
     assert seen(items) == [("Mon 11:00", "continuous"), ("Mon 11:16", "continuous"),
                            ("Mon 11:32", "continuous")]
-    assert [i.nudge.attempt for i in items] == [0, 1, 2]
+    assert [i.nudge.attempt for i in items if i.shown] == [0, 1, 2]
+    # The third snooze ends at 11:48, after Robin left at 11:40: held while away, and
+    # dropped once it is too late to matter rather than greeting Robin hours later.
+    last = items[-1]
+    assert (last.shown, last.nudge.attempt) == (False, 3)
+    assert last.why == ["11:48 deferred by presence until the person is back: the person is away",
+                        "12:18 suppressed by nudged: stale: due 30m ago"]
 
 
 def test_the_cli_preview_replays_an_activity_file(

@@ -58,12 +58,17 @@ class Session:
 
 @dataclass(frozen=True)
 class Focus:
-    """The focused window. ``title`` lives in memory only and is never written to disk."""
+    """The focused window. ``title`` lives in memory only and is never written to disk.
+
+    ``fullscreen`` is true while the focused window fills the screen (a film, a
+    presentation, a game), where the source can tell.
+    """
 
     app: str
     title: str = ""
     url: str | None = None
     pid: int | None = None
+    fullscreen: bool = False
 
 
 @dataclass(frozen=True)

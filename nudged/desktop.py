@@ -1,0 +1,85 @@
+"""Desktop connections the daemon shares with plugins that watch the desktop.
+
+Built-in filters (do-not-disturb, for one) and third-party plugins need the
+person's session bus; opening one connection per plugin would cost a socket and
+an authentication each. :class:`Desktop` opens the session bus on first use and
+hands the same connection to everyone; the daemon's control interface lives on
+it too. A plugin gets it as ``ctx.desktop`` (``None`` in previews and tests
+without a desktop) and must remove the match rules and handlers it added when it
+shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import structlog
+
+if TYPE_CHECKING:
+    from dbus_fast.aio import MessageBus
+
+log = structlog.get_logger("nudged.desktop")
+CONNECT_TIMEOUT = 3.0
+
+__all__ = ["Desktop"]
+
+
+class Desktop:
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.environ = environ
+        self._bus: MessageBus | None = None
+        self._connecting: asyncio.Task[MessageBus | None] | None = None
+        self._closed = False
+
+    async def session_bus(self) -> MessageBus | None:
+        """The session bus, connected once and shared; ``None`` without one.
+
+        The address comes from the daemon's environment
+        (``DBUS_SESSION_BUS_ADDRESS``); a failure is logged once and answered with
+        ``None`` from then on, so callers can simply skip what needs the bus.
+        """
+        if self._closed:
+            return None
+        if self._bus is not None and self._bus.connected:
+            return self._bus
+        if self._connecting is None:
+            self._connecting = asyncio.ensure_future(self._connect())
+        return await asyncio.shield(self._connecting)
+
+    async def _connect(self) -> MessageBus | None:
+        from dbus_fast import BusType
+        from dbus_fast.aio import MessageBus
+
+        address = self.environ.get("DBUS_SESSION_BUS_ADDRESS")
+        if not address:
+            runtime_dir = self.environ.get("XDG_RUNTIME_DIR")
+            socket = f"{runtime_dir}/bus" if runtime_dir else None
+            if socket is None or not os.path.exists(socket):
+                log.info("no session bus: do-not-disturb and the control interface are off")
+                return None
+            address = f"unix:path={socket}"
+        bus = MessageBus(bus_address=address, bus_type=BusType.SESSION)
+        try:
+            await asyncio.wait_for(bus.connect(), CONNECT_TIMEOUT)
+        except Exception as exc:
+            log.warning("cannot connect to the session bus", address=address,
+                        error=f"{type(exc).__name__}: {exc}")
+            return None
+        self._bus = bus
+        return bus
+
+    async def close(self) -> None:
+        """Disconnect (the daemon calls this last, after every plugin stopped)."""
+        self._closed = True
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+        bus, self._bus = self._bus, None
+        if bus is not None and bus.connected:
+            with contextlib.suppress(Exception):
+                bus.disconnect()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(bus.wait_for_disconnect()), 1.0)
