@@ -1,0 +1,7 @@
+"""``camera``: (being written)."""
+
+from __future__ import annotations
+
+
+class CameraPlugin:
+    pass

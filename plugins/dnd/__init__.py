@@ -1,0 +1,7 @@
+"""``dnd``: (being written)."""
+
+from __future__ import annotations
+
+
+class DoNotDisturbPlugin:
+    pass

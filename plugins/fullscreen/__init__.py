@@ -1,0 +1,7 @@
+"""``fullscreen``: (being written)."""
+
+from __future__ import annotations
+
+
+class FullscreenPlugin:
+    pass
