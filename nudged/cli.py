@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nudged import __version__
+from nudged import __version__, remote
 
 EPILOG = """\
 Quick tour:
   nudged run --demo           see nudges every few seconds (no desktop needed)
   nudged config init          write a commented config to ~/.config/nudged/config.toml
   nudged preview --days 7     see what your config will do over a week
+  nudged pause 1h             hold every nudge for an hour (nudged resume ends it)
+  nudged status               running or paused, and what comes next
   nudged service install      run nudged as a systemd user service
 """
 
@@ -83,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     usage = sub.add_parser("usage", help="present time on a day: total, per app and category")
     usage.add_argument("--day", metavar="YYYY-MM-DD", help="default: today")
     usage.add_argument("--json", action="store_true", help="print JSON")
+
+    remote.add_parsers(sub)
 
     svc = sub.add_parser("service", help="install the systemd user service")
     svc_sub = svc.add_subparsers(dest="service_command", metavar="ACTION", required=True)
@@ -411,4 +415,5 @@ COMMANDS = {
     "service": cmd_service,
     "doctor": cmd_doctor,
     "usage": cmd_usage,
+    **remote.COMMANDS,
 }

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -34,6 +34,9 @@ from nudged.notify import ConsoleSink, DesktopSink
 from nudged.runtime import PluginSelection, Runtime, build_host, config_problems
 from nudged.scheduler import ClockJumpWatch, NudgeScheduler
 from nudged.store import Store, default_db_path
+
+if TYPE_CHECKING:
+    from nudged.bus import ControlService
 
 log = structlog.get_logger("nudged.daemon")
 HEARTBEAT = 300.0  # seconds between ledger writes of the open stretch of present time
@@ -77,6 +80,7 @@ class Daemon:
         self._heartbeat: asyncio.TimerHandle | None = None
         self.activity: ActivityManager | None = None
         self.desktop: Desktop | None = None
+        self.control: ControlService | None = None
         self._activity_start: asyncio.Future[Any] | None = None
 
     def _load(self) -> LoadedConfig:
@@ -120,6 +124,8 @@ class Daemon:
             await self.runtime.start()
             since = scheduler.now() - timedelta(hours=1)
             self.runtime.engine.seed_recent(store.shown_since(since))
+            self.runtime.restore(store)  # a pause and snoozes from before a restart
+            await self._start_control(loaded, scheduler, desktop)
             scheduler.start()
             watch.start()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -163,6 +169,8 @@ class Daemon:
                 log.warning("activity sources failed to stop", error=str(exc))
             hub.heartbeat()  # the open stretch of present time goes to the ledger
             try:
+                if self.control is not None:
+                    await self.control.stop()
                 if self.runtime is not None:
                     await self.runtime.stop()
             finally:
@@ -171,6 +179,33 @@ class Daemon:
                 store.close()
                 self.sd.close()
         return 0
+
+    async def _start_control(self, loaded: LoadedConfig, scheduler: NudgeScheduler,
+                             desktop: Desktop) -> None:
+        """Offer the control interface (`nudged status`, `pause`, ...) on the session bus."""
+        assert self.runtime is not None
+        bus = await desktop.session_bus()
+        if bus is None:
+            log.info("no session bus: `nudged status`, `pause` and friends cannot reach "
+                     "this daemon")
+            return
+        from nudged.bus import AlreadyRunning, ControlService
+        from nudged.control import Control
+
+        control = Control(lambda: self.runtime, scheduler.upcoming, loaded.source.label)
+        self.runtime.engine.on_control.append(control.changed)
+        service = ControlService(control)
+        try:
+            await service.start(bus)
+        except AlreadyRunning as exc:
+            if not self.demo:
+                raise  # two daemons would show every nudge twice
+            log.warning("demo without the control interface", reason=str(exc))
+            return
+        except Exception as exc:  # the nudges matter more than the remote control
+            log.warning("control interface unavailable", error=f"{type(exc).__name__}: {exc}")
+            return
+        self.control = service
 
     def _spawn(self, coro: Any) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
@@ -244,8 +279,8 @@ class Daemon:
                 return
             scheduler.remove_nudges()
             await old.stop()
-            for prefix in ("deferred:", "snoozed:", "plugin:"):  # owed to the old plugins
-                scheduler.cancel_prefix(prefix)
+            scheduler.cancel_prefix("plugin:")  # owed to the old plugins
+            old.engine.forget_pending()  # snoozes come back from the store below
             new = Runtime(loaded, scheduler, old.engine.sink, old.engine.recorder,
                           environ=self.environ, selection=self.selection, engine=old.engine,
                           built=built, activity=old.activity, desktop=old.desktop)
@@ -253,6 +288,8 @@ class Daemon:
                 new.engine.sink.snooze = loaded.settings.core.snooze
             await new.start()
             self.runtime = new
+            if isinstance(old.engine.memory, Store):
+                new.restore(old.engine.memory)
             self._log_broken_plugins()
             log.info("config reloaded", config=loaded.source.label,
                      plugins=", ".join(f"{r['name']}={r['status']}" for r in new.statuses()))

@@ -140,6 +140,8 @@ class Engine:
         #: Until when every nudge is held (``nudged pause``); ``None`` = running.
         self.paused_until: datetime | None = None
         self.memory: Memory | None = None
+        #: Called after a pause, a resume or a snooze (the control interface's signal).
+        self.on_control: list[Callable[[], None]] = []
         self._recent: deque[datetime] = deque()
         self._held: dict[str, Held] = {}
         self._pending: dict[str, Pending] = {}  # timer key -> what it brings
@@ -262,6 +264,7 @@ class Engine:
             self.memory.save_pause(until)
         self.timers.call_at(until, self.resume, key="pause")
         log.info("paused", until=until.isoformat(timespec="seconds"))
+        self._controls_changed()
 
     def resume(self) -> None:
         """End a pause; the nudges it held come due now (once each, unless stale)."""
@@ -273,6 +276,11 @@ class Engine:
         if was is not None:
             log.info("resumed")
         self.release("pause")
+        self._controls_changed()
+
+    def _controls_changed(self) -> None:
+        for callback in self.on_control:
+            callback()
 
     def snooze_nudge(self, nudge: Nudge, until: datetime) -> None:
         """Not now: show ``nudge`` at ``until``. A showing copy is withdrawn (answered
@@ -298,6 +306,7 @@ class Engine:
         if self.memory is not None:
             self.memory.save_snooze(nudge, nudge.due_at)
         self._arm(f"snoozed:{nudge.key}", Pending(nudge, nudge.due_at, "snoozed"))
+        self._controls_changed()
 
     def restore_snooze(self, nudge: Nudge) -> None:
         """A snooze remembered from before a restart (its ``due_at`` is when it ends)."""

@@ -17,9 +17,9 @@ Conventions (documented for plugin authors in ``docs/hooks.md``):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -134,6 +134,18 @@ def nudged_classify_focus(focus: Focus, ctx: PluginContext) -> Attribution | Non
     non-``None`` :class:`~nudged.activity.ledger.Attribution` wins; ``None`` means
     "not mine". Present time is then counted against its ``app``, ``category`` and
     ``site``. Must be a plain, fast ``def``.
+    """
+
+
+@hookspec
+def nudged_status(ctx: PluginContext) -> Mapping[str, Any] | None:
+    """Add a few facts to ``nudged status`` under this plugin's name.
+
+    Called when someone asks for the status (``nudged status``, the D-Bus ``Status``
+    method, a status-bar module every few seconds): return a small mapping of short
+    keys to JSON values from state the plugin already holds (``{"graces_left": 1}``),
+    or ``None`` for nothing to add. Every implementation is called. Must be a plain,
+    fast ``def``; an exception leaves this plugin's facts out.
     """
 
 

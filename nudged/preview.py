@@ -22,6 +22,7 @@ from typing import Any
 from nudged.activity.base import Focus
 from nudged.activity.hub import ActivityHub
 from nudged.config import LoadedConfig
+from nudged.control import Control
 from nudged.engine import Event, later
 from nudged.errors import ConfigError
 from nudged.humanize import Window
@@ -108,9 +109,10 @@ class _Capture:
             why = [*self.pending_why.pop(nudge.key, []), f"{stamp} suppressed by {by}: {reason}"]
             self.items.append(PreviewItem(at, nudge, False, why))
             return
-        to = f" until {until.strftime('%H:%M')}" if until else " until the person is back"
-        self.pending_why.setdefault(nudge.key, []).append(f"{stamp} deferred by {by}{to}: "
-                                                          f"{reason}")
+        # A hold (``until`` unknown) lasts until its condition ends: the person is
+        # back, a pause ends, do-not-disturb is switched off.
+        said = f"deferred by {by} until {until.strftime('%H:%M')}" if until else f"held by {by}"
+        self.pending_why.setdefault(nudge.key, []).append(f"{stamp} {said}: {reason}")
 
     def record_response(self, shown_id: int, response: Response, at: datetime) -> None:
         item = self.by_shown.get(shown_id)
@@ -133,8 +135,15 @@ def run(
     environ: Mapping[str, str] | None = None,
     selection: PluginSelection | None = None,
     activity: Sequence[ActivityRow] | None = None,
+    controls: Sequence[tuple[datetime, str]] = (),
 ) -> tuple[list[PreviewItem], Runtime]:
-    """Simulate ``days`` days from ``start``; returns what the person would have met."""
+    """Simulate ``days`` days from ``start``; returns what the person would have met.
+
+    ``controls`` are the person's commands at given times, as they would type them
+    after ``nudged``: ``"pause 1h"``, ``"resume"``, ``"snooze custom:walk 15m"``,
+    ``"trigger walk"``, ``"trigger walk --force"``. They go through the same
+    :class:`~nudged.control.Control` as the daemon's D-Bus interface.
+    """
     import os
 
     tz = loaded.settings.core.tz()
@@ -161,11 +170,32 @@ def run(
             if not any(w.contains(start) for w in present):
                 hub.idle_changed("preview", True, start)
             _schedule_presence(scheduler, set_present, present, start, end)
+        control = Control(lambda: runtime, lambda n: [])
+        for n, (at, command) in enumerate(controls):
+            scheduler.call_at(at, partial(apply_control, control, command),
+                              key=f"control:{n}")
         scheduler.run_until(end)
         await runtime.stop()
 
     asyncio.run(simulate())
     return capture.items, runtime
+
+
+def apply_control(control: Control, command: str) -> None:
+    """Run one of the person's commands (``"pause 1h"``) against ``control``."""
+    from nudged.humanize import parse_duration
+
+    verb, *rest = command.split()
+    if verb == "pause" and len(rest) == 1:
+        control.pause(parse_duration(rest[0]).total_seconds())
+    elif verb == "resume" and not rest:
+        control.resume()
+    elif verb == "snooze" and len(rest) == 2:
+        control.snooze(rest[0], parse_duration(rest[1]).total_seconds())
+    elif verb == "trigger" and rest and set(rest[1:]) <= {"--force"}:
+        control.trigger(rest[0], force="--force" in rest[1:])
+    else:
+        raise ValueError(f"not a command: {command!r}")
 
 
 def _schedule_presence(scheduler: SimulatedScheduler, set_present: Any,
@@ -198,8 +228,14 @@ class ActivityRow:
     focus: Focus
 
 
+#: How an ``--activity`` file says whether the window fills the screen (any case).
+FULLSCREEN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False,
+                    "0": False, "": False}
+
+
 def read_activity(path: Path, tz: tzinfo) -> list[ActivityRow]:
-    """Parse ``start,end,app,title[,url]`` rows (local ``YYYY-MM-DD HH:MM``).
+    """Parse ``start,end,app,title[,url][,fullscreen]`` rows (local ``YYYY-MM-DD HH:MM``;
+    ``fullscreen`` true/false, yes/no or 1/0, empty for false).
 
     Raises :class:`ConfigError` naming the file, line and column on bad input.
     """
@@ -211,8 +247,8 @@ def read_activity(path: Path, tz: tzinfo) -> list[ActivityRow]:
     header = reader.fieldnames or []
     missing = [c for c in ("start", "end", "app", "title") if c not in header]
     if missing:
-        raise ConfigError([f"{path}:1: the header must be start,end,app,title[,url]; "
-                           f"missing {', '.join(missing)}"])
+        raise ConfigError([f"{path}:1: the header must be start,end,app,title[,url]"
+                           f"[,fullscreen]; missing {', '.join(missing)}"])
     rows: list[ActivityRow] = []
     problems: list[str] = []
     for row in reader:
@@ -231,8 +267,16 @@ def read_activity(path: Path, tz: tzinfo) -> list[ActivityRow]:
                             "ends; rows must be in time order without overlaps")
             continue
         url = (row.get("url") or "").strip() or None
+        word = (row.get("fullscreen") or "").strip()
+        fullscreen = FULLSCREEN_WORDS.get(word.lower())
+        if fullscreen is None:
+            column = header.index("fullscreen") + 1
+            problems.append(f'{path}:{line}:{column}: fullscreen "{word}" is neither true nor '
+                            "false (write true, false, yes, no, 1 or 0, or leave it empty)")
+            continue
         rows.append(ActivityRow(begin, finish, Focus(app=(row["app"] or "").strip(),
-                                                     title=row["title"] or "", url=url)))
+                                                     title=row["title"] or "", url=url,
+                                                     fullscreen=fullscreen)))
     if problems:
         raise ConfigError(problems)
     return rows

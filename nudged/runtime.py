@@ -219,6 +219,27 @@ class Runtime:
             return  # the plugin was disabled meanwhile
         self.engine.due(Nudge(plugin=plugin, spec=spec, due_at=at))
 
+    def restore(self, store: Store) -> None:
+        """Take up a pause and the snoozes remembered from before a restart or reload,
+        and remember new ones in ``store`` from now on."""
+        engine = self.engine
+        engine.memory = store
+        now = self.scheduler.now()
+        until = store.paused_until()
+        if until is not None and until > now:
+            engine.pause(until.astimezone(self.scheduler.tz))
+        elif until is not None:
+            store.save_pause(None)  # it ran out while nudged was stopped
+        for row in store.snoozes():
+            spec = self.specs.get((row["plugin"], row["nudge_id"]))
+            key = f"{row['plugin']}:{row['nudge_id']}"
+            if spec is None:  # the plugin or the nudge is gone from the config
+                store.drop_snooze(key)
+                continue
+            engine.restore_snooze(Nudge(
+                row["plugin"], spec, row["until"].astimezone(self.scheduler.tz),
+                attempt=row["attempt"], title=row["title"], body=row["body"]))
+
     def recheck(self, plugin: str) -> None:
         """``ctx.recheck()``: the nudges ``plugin`` holds come due again."""
         self.engine.release(plugin)

@@ -81,6 +81,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX plugin_journal_idx ON plugin_journal (plugin, kind, at);
     """,
+    # 4: the person's controls outlive a restart: a pause (key "paused_until") and
+    # every snoozed nudge, with the words it was shown with.
+    """
+    CREATE TABLE control (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE snoozed (
+        key TEXT PRIMARY KEY,
+        plugin TEXT NOT NULL,
+        nudge_id TEXT NOT NULL,
+        title TEXT,
+        body TEXT,
+        attempt INTEGER NOT NULL,
+        until TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -210,6 +227,38 @@ class Store:
             (response.value, _iso(at), shown_id),
         )
 
+    # -- the engine's Memory: pauses and snoozes -------------------------------------
+    def save_pause(self, until: datetime | None) -> None:
+        if until is None:
+            self._conn.execute("DELETE FROM control WHERE key = 'paused_until'")
+        else:
+            self._conn.execute(
+                "INSERT INTO control (key, value) VALUES ('paused_until', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (_iso(until),))
+
+    def paused_until(self) -> datetime | None:
+        row = self._conn.execute(
+            "SELECT value FROM control WHERE key = 'paused_until'").fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def save_snooze(self, nudge: Nudge, until: datetime) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO snoozed (key, plugin, nudge_id, title, body, attempt, until) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (nudge.key, nudge.plugin, nudge.spec.id, nudge.title, nudge.body, nudge.attempt,
+             _iso(until)))
+
+    def drop_snooze(self, key: str) -> None:
+        self._conn.execute("DELETE FROM snoozed WHERE key = ?", (key,))
+
+    def snoozes(self) -> list[dict[str, Any]]:
+        """Remembered snoozes: plugin, nudge_id, title, body, attempt, until (datetime)."""
+        rows = self._conn.execute(
+            "SELECT plugin, nudge_id, title, body, attempt, until FROM snoozed ORDER BY until"
+        ).fetchall()
+        return [{"plugin": r[0], "nudge_id": r[1], "title": r[2], "body": r[3],
+                 "attempt": r[4], "until": datetime.fromisoformat(r[5])} for r in rows]
+
     # -- queries -----------------------------------------------------------------
     def shown_since(self, since: datetime) -> list[datetime]:
         rows = self._conn.execute(
@@ -226,6 +275,22 @@ class Store:
         finally:
             self._conn.row_factory = None
         return [dict(r) for r in rows]
+
+    def timeline(self, since: datetime) -> list[dict[str, Any]]:
+        """What was shown (with the answer) and what filters decided since ``since``,
+        oldest first. Times are ISO 8601 in UTC."""
+        shown = self._conn.execute(
+            "SELECT plugin || ':' || nudge_id, shown_at, title, response, responded_at "
+            "FROM shown WHERE shown_at >= ?", (_iso(since),)).fetchall()
+        decided = self._conn.execute(
+            "SELECT plugin || ':' || nudge_id, at, verdict, decided_by, reason, until "
+            "FROM decisions WHERE at >= ?", (_iso(since),)).fetchall()
+        rows: list[dict[str, Any]] = [
+            {"at": r[1], "id": r[0], "event": "shown", "title": r[2], "response": r[3],
+             "responded_at": r[4]} for r in shown]
+        rows += [{"at": r[1], "id": r[0], "event": r[2], "by": r[3], "reason": r[4],
+                  "until": r[5]} for r in decided]
+        return sorted(rows, key=lambda row: (row["at"], row["event"] != "shown"))
 
     def decisions(self, limit: int = 50) -> list[dict[str, Any]]:
         self._conn.row_factory = sqlite3.Row

@@ -69,6 +69,7 @@ def simulate(
     respond: str | Responder = "done",
     plugins: Mapping[str, object] | None = None,
     builtins: bool = True,
+    controls: Sequence[tuple[str, str]] = (),
 ) -> Simulation:
     """Simulate ``days`` days of ``config`` (TOML text, dedented).
 
@@ -76,7 +77,8 @@ def simulate(
     leaves out every installed plugin, so only yours run. ``start`` is local time in
     the config's time zone (``[core] timezone``). ``respond`` is "done", "snooze",
     "skip", "ignore", or a function ``(nudge, now) -> Response | (Response, delay) |
-    None``.
+    None``. ``controls`` are the person's commands as ``("YYYY-MM-DD HH:MM", "pause
+    1h")`` pairs: pause, resume, snooze ID DURATION, trigger ID [--force].
     """
     from nudged import config as configmod
     from nudged.humanize import parse_window
@@ -87,8 +89,10 @@ def simulate(
     tz = loaded.settings.core.tz()
     begin = datetime.strptime(start, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
     selection = PluginSelection(objects=plugins or {}, discover=builtins)
+    timed = [(datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=tz), command)
+             for at, command in controls]
     items, runtime = run(loaded, begin, days, [parse_window(p) for p in present], respond,
-                         environ={}, selection=selection, activity=activity)
+                         environ={}, selection=selection, activity=activity, controls=timed)
     return Simulation(items, runtime)
 
 

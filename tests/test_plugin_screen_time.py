@@ -413,7 +413,7 @@ def test_a_snoozed_session_nudge_comes_back_when_robin_stays(tmp_path: Path) -> 
     # dropped once it is too late to matter rather than greeting Robin hours later.
     last = items[-1]
     assert (last.shown, last.nudge.attempt) == (False, 3)
-    assert last.why == ["11:48 deferred by presence until the person is back: the person is away",
+    assert last.why == ["11:48 held by presence: the person is away",
                         "12:18 suppressed by nudged: stale: due 30m ago"]
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from nudged.cli import main
+from nudged.preview import read_activity
+from tests.helpers import BERLIN
 
 CONFIG = """
 [core]
@@ -64,7 +66,7 @@ def test_the_text_view_explains_deferrals(tmp_path: Path,
     assert code == 0
     assert "Mon 2026-03-02" in out
     assert "11:00  custom:water" in out and "→ skip" in out
-    assert "deferred by presence until the person is back: the person is away" in out
+    assert "held by presence: the person is away" in out
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -80,4 +82,36 @@ def test_bad_arguments_get_a_sentence(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["preview", "--config", str(path), *args]) == 2
     err = capsys.readouterr().err
     assert message in err
+    assert "Traceback" not in err
+
+
+def test_an_activity_file_may_say_which_stretches_were_fullscreen(tmp_path: Path) -> None:
+    path = tmp_path / "evening.csv"
+    path.write_text("start,end,app,title,url,fullscreen\n"
+                    "2026-03-02 20:00,2026-03-02 20:30,firefox,Film night,,\n"
+                    "2026-03-02 20:30,2026-03-02 21:00,mpv,Big Buck Bunny,,TRUE\n"
+                    "2026-03-02 21:00,2026-03-02 21:30,mpv,Big Buck Bunny,, no \n"
+                    "2026-03-02 21:30,2026-03-02 22:00,mpv,Big Buck Bunny,,1\n"
+                    "2026-03-02 22:00,2026-03-02 22:30,mpv,Big Buck Bunny,,Yes\n"
+                    "2026-03-02 22:30,2026-03-02 23:00,mpv,Big Buck Bunny,,0\n")
+    rows = read_activity(path, BERLIN)
+    assert [r.focus.fullscreen for r in rows] == [False, True, False, True, True, False]
+    # Files written before the column existed read as they always did.
+    old = tmp_path / "old.csv"
+    old.write_text("start,end,app,title\n2026-03-02 20:00,2026-03-02 20:30,mpv,Film\n")
+    assert [r.focus.fullscreen for r in read_activity(old, BERLIN)] == [False]
+
+
+def test_a_fullscreen_value_that_is_not_yes_or_no_names_line_and_column(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "evening.csv"
+    path.write_text("start,end,app,title,fullscreen\n"
+                    "2026-03-02 20:00,2026-03-02 20:30,firefox,Film night,\n"
+                    "2026-03-02 20:30,2026-03-02 22:00,mpv,Big Buck Bunny,maybe\n")
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    assert main(["preview", "--config", str(config), "--activity", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (f'{path}:3:5: fullscreen "maybe" is neither true nor false (write true, false, '
+            "yes, no, 1 or 0, or leave it empty)") in err
     assert "Traceback" not in err
