@@ -124,8 +124,8 @@ class Control:
     def _facts(self, name: str) -> dict[str, Any] | None:
         host = self.runtime.host
         record = host.records.get(name)
-        if record is None or not record.started:
-            return None
+        if record is None or not record.active or record.ctx is None:
+            return None  # not started (or it failed): nothing it says can be trusted
         try:
             facts = host.call_one(record, "nudged_status")
         except Exception as exc:

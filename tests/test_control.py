@@ -159,3 +159,51 @@ def test_a_pause_and_a_snooze_are_remembered_by_the_store(tmp_path: Path) -> Non
     again.drop_snooze("custom:walk")
     assert (again.paused_until(), again.snoozes()) == (None, [])
     again.close()
+
+
+# -- the status-bar examples in docs/control.md ------------------------------------------
+def docs_jq_programs() -> dict[str, str]:
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "control.md").read_text()
+    waybar = re.search(r"```jq\n(.*?)```", text, re.S)
+    polybar = re.search(r"exec = nudged status --json \| jq -r '(.*?)'\n", text)
+    assert waybar and polybar, "docs/control.md lost its status-bar examples"
+    return {"waybar": waybar.group(1), "polybar": polybar.group(1)}
+
+
+def jq(program: str, value: object, *flags: str) -> str:
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed (apt-get install jq)")
+    done = subprocess.run(["jq", *flags, program], input=json.dumps(value), text=True,
+                          capture_output=True, timeout=10)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_status_bar_examples_turn_a_real_status_into_a_bar_label() -> None:
+    import json
+
+    programs = docs_jq_programs()
+    sim = day([("09:30", "pause 3h")], config=WALK.replace('at = ["11:00"]', 'at = ["09:45"]'))
+    # The simulation ended at 20:00; ask as if it were 10:00, with the walk held.
+    status = Control(lambda: sim.runtime, lambda n: []).status()
+    status.update(state="paused", paused_until="2026-03-02T12:30:00+01:00",
+                  next=[{"at": "2026-03-02T09:45:00+01:00", "id": "custom:water",
+                         "title": "A glass of water?", "why": "held", "by": "pause"},
+                        {"at": "2026-03-02T15:00:00+01:00", "id": "custom:walk",
+                         "title": "A short walk?", "why": "scheduled"}])
+    bar = json.loads(jq(programs["waybar"], status, "-c"))
+    assert bar == {"text": "nudges paused until 12:30", "class": "paused",
+                   "tooltip": "held  A glass of water?\n15:00  A short walk?"}
+    assert jq(programs["polybar"], status, "-r") == "nudges paused until 12:30\n"
+    status.update(state="running", paused_until=None)
+    assert jq(programs["polybar"], status, "-r") == "next: A short walk?\n"
+    from nudged.remote import STOPPED
+
+    assert json.loads(jq(programs["waybar"], STOPPED, "-c"))["text"] == ""
+    assert jq(programs["polybar"], STOPPED, "-r") == "\n"

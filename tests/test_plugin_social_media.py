@@ -45,6 +45,7 @@ from nudged_plugins.social_media.matching import (
 from nudged import Focus, PluginContext
 from nudged.activity.ledger import Usage
 from nudged.cli import main
+from nudged.control import Control
 from nudged.pluginstore import Journal, State
 from nudged.preview import PreviewItem, read_activity, run
 from nudged.runtime import PluginSelection, Runtime
@@ -441,6 +442,11 @@ def test_five_more_minutes_is_a_grace_counted_and_offered_twice_a_day(tmp_path: 
     today = ctx.state.get("today")
     assert (today["day"], today["graces"], today["graces_left"]) == ("2026-03-03", 1, 1)
     assert today["limits"]["youtube.com"]["reached"] is True
+    # `nudged status` shows the graces under the plugin's name.
+    status = Control(lambda: runtime, lambda n: []).status()
+    [mine] = [p for p in status["plugins"] if p["name"] == "social_media"]
+    assert mine["facts"]["graces_today"] == 1 and mine["facts"]["graces_left"] == 1
+    assert mine["facts"]["today"]["YouTube"] == "50 of 45 min"
 
 
 def test_a_grace_is_counted_on_the_site_so_a_break_does_not_use_it_up(tmp_path: Path) -> None:

@@ -648,6 +648,19 @@ class SocialMediaPlugin:
         return None if plan is None else (plan, stage)
 
     @hookimpl
+    def nudged_status(self, ctx: PluginContext) -> dict[str, Any] | None:
+        """For `nudged status`: graces used and left today, and each limit's minutes."""
+        if self.day is None:
+            return None
+        self._roll(ctx.now())
+        return {
+            "graces_today": self.graces,
+            "graces_left": max(0, GRACES_PER_DAY - self.graces),
+            "today": {plan.label: f"{_minutes(self._used(plan))} of "
+                      f"{_minutes(plan.daily)} min" for plan in self.plans.values()},
+        }
+
+    @hookimpl
     def nudged_filter_nudge(self, nudge: Nudge, now: datetime,
                             ctx: PluginContext) -> Decision | None:
         """Drop our own nudges that are no longer true; never says "allow", so quiet
@@ -701,3 +714,7 @@ class SocialMediaPlugin:
     def _config(self) -> SocialMediaConfig:
         config = self._ctx.config
         return config if isinstance(config, SocialMediaConfig) else SocialMediaConfig()
+
+
+def _minutes(amount: timedelta) -> int:
+    return int(amount.total_seconds() // 60)
