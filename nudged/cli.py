@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                       help='when the person is at the screen; repeatable; may start with '
                       'days ("mon-fri 09:00-17:00"); default "08:00-23:00"')
     prev.add_argument("--activity", type=Path, metavar="FILE",
-                      help="replay a CSV of start,end,app,title[,url] rows (local "
+                      help="replay a CSV of start,end,app,title[,url][,fullscreen] rows (local "
                       '"YYYY-MM-DD HH:MM") instead of --present')
     prev.add_argument("--respond", choices=["done", "snooze", "skip", "ignore"],
                       default="done", help="how the simulated person answers (default done)")

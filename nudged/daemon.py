@@ -290,6 +290,9 @@ class Daemon:
             self.runtime = new
             if isinstance(old.engine.memory, Store):
                 new.restore(old.engine.memory)
+            # Held nudges: the plugin holding one may be gone or configured anew, and
+            # would never let go. Each is asked again; one still held is held again.
+            new.engine.release()
             self._log_broken_plugins()
             log.info("config reloaded", config=loaded.source.label,
                      plugins=", ".join(f"{r['name']}={r['status']}" for r in new.statuses()))

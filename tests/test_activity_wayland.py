@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,10 @@ def is_app(app: str) -> Callable[[Any], bool]:
 
 def titled(title: str) -> Callable[[Any], bool]:
     return lambda focus: focus is not None and focus.title == title
+
+
+def fullscreen(on: bool) -> Callable[[Any], bool]:
+    return lambda focus: focus is not None and focus.fullscreen is on
 
 
 def cpu_seconds() -> float:
@@ -516,6 +521,49 @@ def test_a_browser_under_xwayland_is_named_by_its_x11_class(sway: Sway) -> None:
 
 
 @desktop
+def test_a_fullscreen_film_is_reported_by_ipc_and_by_wlr(sway: Sway) -> None:
+    film = sway.foot("Big Buck Bunny", "mpv")
+    notes = sway.foot(CALENDAR, "org.gnome.Calendar")
+    sway.swaymsg(f"[con_id={notes.con_id}] move container to workspace 2")
+    session = session_of(sway.session_environ())
+
+    async def scenario() -> None:
+        ipc_sink, wlr_sink = ActivityRecorder(), ActivityRecorder()
+        ipc = make("nudged.activity.sway:SwaySource", session, ipc_sink)
+        wlr = make("nudged.activity.wayland:WlrForeignToplevelSource", session, wlr_sink)
+        await focus_window(sway, film)
+        async with running(ipc, wlr):
+            await ipc_sink.wait_for("focus", is_app("mpv"))
+            await wlr_sink.wait_for("focus", is_app("mpv"))
+            ipc_mark, wlr_mark = ipc_sink.mark(), wlr_sink.mark()
+
+            await swaymsg(sway, f"[con_id={film.con_id}] fullscreen enable")
+            await ipc_sink.wait_for("focus", fullscreen(True), since=ipc_mark)
+            await wlr_sink.wait_for("focus", fullscreen(True), since=wlr_mark)
+            # A look at the calendar on the other workspace; the film stays fullscreen.
+            await swaymsg(sway, "workspace 2")
+            await ipc_sink.wait_for("focus", is_app("org.gnome.Calendar"), since=ipc_mark)
+            await wlr_sink.wait_for("focus", is_app("org.gnome.Calendar"), since=wlr_mark)
+            await swaymsg(sway, "workspace 1")
+            await ipc_sink.wait_for("focus", fullscreen(True), since=ipc_mark + 2)
+            await wlr_sink.wait_for("focus", fullscreen(True), since=wlr_mark + 2)
+            await swaymsg(sway, f"[con_id={film.con_id}] fullscreen disable")
+            await ipc_sink.wait_for("focus", fullscreen(False), since=ipc_mark + 3)
+            await wlr_sink.wait_for("focus", fullscreen(False), since=wlr_mark + 3)
+
+        film_focus = Focus(app="mpv", title="Big Buck Bunny")
+        expected = [replace(film_focus, fullscreen=True), Focus(app="org.gnome.Calendar",
+                                                                title=CALENDAR),
+                    replace(film_focus, fullscreen=True), film_focus]
+        assert wlr_sink.values("focus", since=wlr_mark) == expected
+        assert [replace(f, pid=None) for f in ipc_sink.values("focus", since=ipc_mark)] \
+            == expected
+        assert {f.pid for f in ipc_sink.values("focus", since=ipc_mark)} == {film.pid, notes.pid}
+
+    run(scenario)
+
+
+@desktop
 def test_an_empty_workspace_or_a_closed_last_window_means_nothing_is_focused(
         sway: Sway) -> None:
     reddit = sway.foot(REDDIT, "firefox")
@@ -724,6 +772,11 @@ class FakeHyprland:
         await writer.drain()
         writer.close()
 
+    async def asked_more_than(self, count: int) -> None:
+        """Return once more than ``count`` requests came (each is answered at once)."""
+        while len(self.requests) <= count:
+            await asyncio.sleep(0.01)
+
     async def clients(self) -> int:
         await asyncio.wait_for(self._connected.wait(), REPORT_TIMEOUT)
         return len(self._clients)
@@ -845,6 +898,83 @@ def test_hyprland_without_titles_and_with_nothing_focused_at_start(short_tmp: Pa
             assert not sink.of("failed")
 
     run(scenario)
+
+
+def test_hyprland_fullscreen_is_asked_for_and_maximized_is_not_fullscreen(
+        short_tmp: Path) -> None:
+    from nudged.activity.hyprland import HyprlandSource
+
+    film = {"address": "0x5a1", "class": "mpv", "title": "Big Buck Bunny",
+            "fullscreen": 0, "fullscreenClient": 0}
+    notes = {"address": "0x5a2", "class": "kitty", "title": "~/notes",
+             "fullscreen": 1, "fullscreenClient": 0}  # maximized ("fake" fullscreen)
+
+    async def scenario() -> None:
+        async with fake_hyprland(short_tmp) as hypr:
+            hypr.active = dict(film)
+            sink = ActivityRecorder()
+            source = HyprlandSource(session_of(hypr.environ(short_tmp)), sink,
+                                    timedelta(minutes=3))
+            async with running(source):
+                await sink.wait_for("focus", is_app("mpv"))
+                await hypr.clients()
+                mark = sink.mark()
+
+                # Sam presses the fullscreen key: the event names no window, so the
+                # source asks which one it is.
+                hypr.active["fullscreen"] = 2
+                await hypr.emit("fullscreen>>1")
+                await sink.wait_for("focus", fullscreen(True), since=mark)
+                # A look at the notes on another workspace, maximized there: Hyprland
+                # says fullscreen>>1 for that too, but it is no film.
+                hypr.active = dict(notes)
+                await hypr.emit("workspace>>2", "activewindow>>kitty,~/notes",
+                                "activewindowv2>>5a2")
+                await sink.wait_for("focus", lambda f: is_app("kitty")(f) and not f.fullscreen,
+                                    since=mark)
+                asked = len(hypr.requests)
+                await hypr.emit("fullscreen>>1")
+                await asyncio.wait_for(hypr.asked_more_than(asked), REPORT_TIMEOUT)
+                # Back to the film, still fullscreen.
+                hypr.active = {**film, "fullscreen": 2}
+                await hypr.emit("workspace>>1", "activewindow>>mpv,Big Buck Bunny",
+                                "activewindowv2>>5a1")
+                await sink.wait_for("focus", lambda f: is_app("mpv")(f) and f.fullscreen,
+                                    since=mark + 2)
+                # The film ends: fullscreen>>0 needs no question.
+                asked = len(hypr.requests)
+                hypr.active = dict(film)
+                await hypr.emit("fullscreen>>0")
+                await sink.wait_for("focus", lambda f: is_app("mpv")(f) and not f.fullscreen,
+                                    since=mark + 5)
+                assert len(hypr.requests) == asked
+
+        in_film = Focus(app="mpv", title="Big Buck Bunny")
+        in_notes = Focus(app="kitty", title="~/notes")
+        # Until Hyprland answers about the newly focused window, the last one's
+        # fullscreen stands (a nudge held a moment longer, never one shown over a film).
+        assert sink.values("focus", since=mark) == [
+            replace(in_film, fullscreen=True),
+            replace(in_notes, fullscreen=True), in_notes,
+            in_film, replace(in_film, fullscreen=True),
+            in_film,
+        ]
+        assert set(hypr.requests) == {"j/activewindow"}
+
+    run(scenario)
+
+
+def test_hyprland_tells_fullscreen_from_maximized_in_old_and_new_answers() -> None:
+    from nudged.activity.hyprland import is_fullscreen
+
+    # Since 0.42: a mode, 0 none, 1 maximized, 2 fullscreen, 3 both.
+    assert [is_fullscreen({"fullscreen": mode}) for mode in range(4)] == [
+        False, False, True, True]
+    # Before: a flag, with fullscreenMode 0 (fullscreen) or 1 (maximized).
+    assert is_fullscreen({"fullscreen": True, "fullscreenMode": 0})
+    assert not is_fullscreen({"fullscreen": True, "fullscreenMode": 1})
+    assert not is_fullscreen({"fullscreen": False, "fullscreenMode": 0})
+    assert not is_fullscreen({})
 
 
 def test_hyprland_before_0_40_kept_its_sockets_in_tmp(short_tmp: Path) -> None:

@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from tests.testbed import (
     require_x11_tools,
     x11_env,
 )
+from tests.testbed_fullscreen import set_fullscreen
 
 desktop = pytest.mark.desktop
 
@@ -321,6 +322,46 @@ def test_titles_are_left_out_when_another_source_provides_them(desk: Desk) -> No
             assert first.value == Focus(app="Firefox", title="", pid=firefox.pid)
         finally:
             await source.stop()
+
+    run(scenario)
+
+
+@desktop
+def test_a_film_going_fullscreen_and_back_is_reported_with_the_focus(desk: Desk) -> None:
+    film = desk.window("Big Buck Bunny - mpv", "mpv")
+    firefox = desk.window(REDDIT, "Firefox")
+
+    async def scenario() -> None:
+        await desk.activate(film)
+        sink = RecordingSink()
+        async with running(desk, sink):
+            first = await sink.wait_for("focus")
+            assert first.value == Focus(app="mpv", title="Big Buck Bunny - mpv", pid=film.pid)
+            mark = sink.mark()
+
+            # Sam presses F11: the player asks openbox for fullscreen.
+            await asyncio.to_thread(set_fullscreen, desk.display, film.wid, True)
+            await sink.wait_for("focus", lambda f: f is not None and f.fullscreen, since=mark)
+            # A glance at Reddit (the film stays fullscreen behind it), and back.
+            await desk.activate(firefox)
+            await sink.wait_for("focus", lambda f: f is not None and f.app == "Firefox",
+                                since=mark)
+            await desk.activate(film)
+            await sink.wait_for("focus", lambda f: f is not None and f.app == "mpv",
+                                since=mark + 2)
+            # The film ends: Sam leaves fullscreen.
+            await asyncio.to_thread(set_fullscreen, desk.display, film.wid, False)
+            await sink.wait_for("focus", lambda f: f is not None and not f.fullscreen,
+                                since=mark + 3)
+            await asyncio.sleep(0.4)  # longer than the debounce: a stray report would show
+
+        in_film = Focus(app="mpv", title="Big Buck Bunny - mpv", pid=film.pid)
+        assert sink.values("focus", since=mark) == [
+            replace(in_film, fullscreen=True),
+            Focus(app="Firefox", title=REDDIT, pid=firefox.pid),
+            replace(in_film, fullscreen=True),
+            in_film,
+        ], "each change once: fullscreen belongs to the window, not to the moment"
 
     run(scenario)
 

@@ -7,6 +7,12 @@ Firefox`` and ``activewindowv2>>55e0c6e75980``. We read those lines as they come
 (an asyncio stream; nothing polls) and ask the request socket (``.socket.sock``,
 ``j/activewindow``) once at start for the window that has the focus already.
 
+Fullscreen takes one more question. ``fullscreen>>1`` does not say which window,
+and Hyprland also sends it for a maximized window ("fake" fullscreen, which is
+not a film), so on ``fullscreen>>1`` and whenever the focus moves to another
+window we ask ``j/activewindow`` again, whose ``fullscreen`` tells the two apart.
+``fullscreen>>0`` needs no question: nothing fills the screen any more.
+
 Why not the wlroots window list: Hyprland offers it too (``wlr-toplevel`` works
 there), but the event socket needs no Wayland connection, keeps working across
 Hyprland's own restarts of the Wayland socket, and is what Hyprland users'
@@ -39,7 +45,8 @@ from nudged.errors import NudgedError
 
 log = structlog.get_logger("nudged.activity.hyprland")
 
-__all__ = ["HyprlandSource", "HyprlandUnavailable", "instance_dir", "parse_event"]
+__all__ = ["HyprlandSource", "HyprlandUnavailable", "instance_dir", "is_fullscreen",
+           "parse_event"]
 
 #: Where Hyprland before 0.40 kept its sockets.
 LEGACY_ROOT = Path("/tmp/hypr")
@@ -85,6 +92,20 @@ def parse_event(line: str) -> tuple[str, str] | None:
     return name, data
 
 
+def is_fullscreen(window: Mapping[str, Any]) -> bool:
+    """Whether the window of ``j/activewindow`` fills the screen (maximized does not).
+
+    Since Hyprland 0.42 ``fullscreen`` is a mode: 0 none, 1 maximized, 2 fullscreen,
+    3 both. Before, a flag, with ``fullscreenMode`` 0 (fullscreen) or 1 (maximized).
+    """
+    value = window.get("fullscreen")
+    if isinstance(value, bool):
+        return value and window.get("fullscreenMode", 0) != 1
+    if isinstance(value, int):
+        return bool(value & 2)
+    return False
+
+
 def _address(text: str) -> str | None:
     """Hyprland writes window addresses as bare hex in events and 0x-hex in JSON."""
     text = text.strip().lower()
@@ -113,8 +134,11 @@ class HyprlandSource(ConnectedSource):
     that request fails, the next event tells), then on ``activewindow`` (which
     Hyprland also re-sends when the focused window's title changes) and on
     ``windowtitlev2`` for the focused window; None when ``activewindow>>,`` says
-    nothing has the focus. The events carry no pid, so ``Focus.pid`` is None.
-    The event socket closing makes the source FAILED.
+    nothing has the focus. ``Focus.fullscreen`` comes from ``j/activewindow``
+    (asked again on ``fullscreen>>1`` and when the focus moves to another window;
+    a window that cannot be asked about counts as not fullscreen) and ends with
+    ``fullscreen>>0``. The events carry no pid, so ``Focus.pid`` is None. The event
+    socket closing makes the source FAILED.
     """
 
     name: ClassVar[str] = "hyprland"
@@ -131,9 +155,12 @@ class HyprlandSource(ConnectedSource):
         self._folder: Path | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
+        self._query: asyncio.Task[None] | None = None
+        self._query_again = False
         self._address: str | None = None
         self._app = ""
         self._title = ""
+        self._fullscreen = False
         self._last_focus = LastFocus()
 
     @classmethod
@@ -187,6 +214,7 @@ class HyprlandSource(ConnectedSource):
             self._address = _address(str(initial.get("address") or ""))
             self._app = str(initial.get("class") or "")
             self._title = str(initial.get("title") or "")
+            self._fullscreen = is_fullscreen(initial)
             self._report()
         self._task = asyncio.get_running_loop().create_task(self._read(reader))
 
@@ -208,9 +236,10 @@ class HyprlandSource(ConnectedSource):
             self._report()
 
     def _teardown(self) -> None:
-        task, self._task = self._task, None
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            task.cancel()
+        for task in (self._task, self._query):
+            if task is not None and task is not asyncio.current_task() and not task.done():
+                task.cancel()
+        self._task = self._query = None
         writer, self._writer = self._writer, None
         if writer is not None:
             with contextlib.suppress(Exception):
@@ -244,20 +273,60 @@ class HyprlandSource(ConnectedSource):
             self._app, self._title = app, title
             if not app and not title:
                 self._address = None
+                self._fullscreen = False
+            # The new window's fullscreen comes with the answer to the question that
+            # activewindowv2 asks; until then (milliseconds) the old one's stands.
             self._report()
         elif name == "activewindowv2":
-            self._address = _address(data.strip(","))
+            address = _address(data.strip(","))
+            if address != self._address:
+                self._address = address
+                if address is None:
+                    self._fullscreen = False
+                    self._report()
+                else:
+                    self._ask_fullscreen()
+        elif name == "fullscreen":
+            if data.strip() == "0":
+                self._fullscreen = False
+                self._report()
+            else:
+                self._ask_fullscreen()
         elif name == "windowtitlev2":
             address, _, title = data.partition(",")
             if self._address is not None and _address(address) == self._address:
                 self._title = title
                 self._report()
 
+    def _ask_fullscreen(self) -> None:
+        """Ask whether the focused window is fullscreen (one question at a time, the
+        latest wins)."""
+        if self._query is not None and not self._query.done():
+            self._query_again = True
+            return
+        self._query = asyncio.get_running_loop().create_task(self._query_fullscreen())
+
+    async def _query_fullscreen(self) -> None:
+        while self._live and self._folder is not None:
+            self._query_again = False
+            window = await self._active_window(self._folder)
+            if not self._live:
+                return
+            if window is None:
+                self._fullscreen = False  # cannot tell: no nudge is held on a guess
+                self._report()
+            elif _address(str(window.get("address") or "")) == self._address:
+                self._fullscreen = is_fullscreen(window)
+                self._report()
+            # Another address: the focus moved on, and its event asks again.
+            if not self._query_again:
+                return
+
     def _report(self) -> None:
         if not self._app and not self._title:
             focus = None
         else:
             title = self._title if Capability.TITLE in self.wanted else ""
-            focus = Focus(app=self._app, title=title)
+            focus = Focus(app=self._app, title=title, fullscreen=self._fullscreen)
         if self._last_focus.changed(focus):
             self.sink.focus_changed(self.name, focus, utcnow())

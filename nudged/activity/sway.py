@@ -7,7 +7,8 @@ under XWayland has no Wayland app id), and needs no Wayland connection at all.
 We subscribe to ``window`` and ``workspace`` events with i3ipc's asyncio API:
 
 * ``window::focus`` names the new focused window;
-* ``window::title`` is reported only for the focused window;
+* ``window::title`` and ``window::fullscreen_mode`` are reported only for the
+  focused window;
 * ``window::close`` of the focused window, and ``workspace::focus`` (which may land
   on an empty workspace, where no window event follows), are followed by one
   ``get_tree`` to learn what has the focus now.
@@ -60,7 +61,8 @@ def focus_of(con: Any, with_title: bool = True) -> Focus | None:
     """The Focus of an i3ipc container, or None if it is not a window.
 
     The app is the Wayland app id, or for XWayland windows the X11 class (what
-    the X11 source would report for the same browser).
+    the X11 source would report for the same browser). ``fullscreen_mode`` is 1
+    (fullscreen on its output) or 2 (across all outputs) while it fills the screen.
     """
     if con is None or getattr(con, "type", None) not in _VIEW_TYPES:
         return None
@@ -68,7 +70,8 @@ def focus_of(con: Any, with_title: bool = True) -> Focus | None:
     if not app and not con.name and con.pid is None:
         return None  # a split container, not a window
     return Focus(app=app or "", title=(con.name or "") if with_title else "",
-                 pid=con.pid if isinstance(con.pid, int) and con.pid > 0 else None)
+                 pid=con.pid if isinstance(con.pid, int) and con.pid > 0 else None,
+                 fullscreen=bool(getattr(con, "fullscreen_mode", 0)))
 
 
 def _close_connection(conn: Connection) -> None:
@@ -111,10 +114,10 @@ class SwaySource(ConnectedSource):
     Probe: a Wayland session with ``SWAYSOCK`` set, and sway answering
     ``get_version`` within :data:`IPC_TIMEOUT`.
 
-    Reports the focused window once at start, then each change of its app, title
-    or pid; None when the focus lands on an empty workspace or the last window
-    closes. The IPC connection closing makes the source FAILED (the manager
-    restarts it with backoff).
+    Reports the focused window once at start, then each change of its app, title,
+    pid or fullscreen state; None when the focus lands on an empty workspace or the
+    last window closes. The IPC connection closing makes the source FAILED (the
+    manager restarts it with backoff).
     """
 
     name: ClassVar[str] = "sway"
@@ -239,7 +242,7 @@ class SwaySource(ConnectedSource):
         if event.change == "focus":
             self._focused_id = con.id
             self._report(focus_of(con, self._titles))
-        elif event.change == "title" and con.id == self._focused_id:
+        elif event.change in ("title", "fullscreen_mode") and con.id == self._focused_id:
             self._report(focus_of(con, self._titles))
         elif event.change == "close" and con.id == self._focused_id:
             self._requery()

@@ -11,7 +11,8 @@ probing for its own globals, and the manager combines them with the others:
   event when the seat has had no input for ``idle_after`` and one at the next input.
 * :class:`WlrForeignToplevelSource` (``wlr-toplevel``, FOCUS and TITLE):
   ``zwlr_foreign_toplevel_manager_v1`` lists every window with its app id, title
-  and states; the one whose state holds ``activated`` has the focus.
+  and states; the one whose state holds ``activated`` has the focus, and
+  ``fullscreen`` says whether it fills the screen.
 
 Everything arrives through the connection's file descriptor, watched with
 ``loop.add_reader``; nothing polls. The probe speaks just enough of the wire
@@ -540,13 +541,15 @@ class _Toplevel:
     app_id: str = ""
     title: str = ""
     activated: bool = False
+    fullscreen: bool = False
     order: int = 0  # when it was last activated (higher is later)
     pending_app_id: str | None = None
     pending_title: str | None = None
-    pending_activated: bool | None = None
+    pending_states: set[int] | None = None
 
 
 _ACTIVATED = ZwlrForeignToplevelHandleV1.state.activated.value
+_FULLSCREEN = ZwlrForeignToplevelHandleV1.state.fullscreen.value
 
 
 def _states(data: bytes) -> set[int]:
@@ -565,8 +568,8 @@ class WlrForeignToplevelSource(_CompositorSource):
     handler attached at once: the compositor announces the existing windows right
     after the bind. Window details are double-buffered until the window's ``done``
     event; after each batch of events the focused window is the activated one
-    (the most recently activated if several claim it). A change of its app id or
-    title is reported; "nothing focused" only once it lasted
+    (the most recently activated if several claim it). A change of its app id,
+    title or ``fullscreen`` state is reported; "nothing focused" only once it lasted
     :data:`FOCUS_DEBOUNCE`. The protocol carries no pid, so ``Focus.pid`` is None.
     Titles are only passed on while the manager wants TITLE from this source.
     """
@@ -674,18 +677,21 @@ class WlrForeignToplevelSource(_CompositorSource):
             window.pending_app_id = text
 
         def state(proxy: Any, data: bytes) -> None:
-            window.pending_activated = _ACTIVATED in _states(data)
+            window.pending_states = _states(data)
 
         def done(proxy: Any) -> None:
             if window.pending_title is not None:
                 window.title, window.pending_title = window.pending_title, None
             if window.pending_app_id is not None:
                 window.app_id, window.pending_app_id = window.pending_app_id, None
-            if window.pending_activated is not None:
-                if window.pending_activated and not window.activated:
+            if window.pending_states is not None:
+                activated = _ACTIVATED in window.pending_states
+                if activated and not window.activated:
                     self._activations += 1
                     window.order = self._activations
-                window.activated, window.pending_activated = window.pending_activated, None
+                window.activated = activated
+                window.fullscreen = _FULLSCREEN in window.pending_states
+                window.pending_states = None
             self._dirty = True
 
         def closed(proxy: Any) -> None:
@@ -712,7 +718,7 @@ class WlrForeignToplevelSource(_CompositorSource):
             return None
         window = max(active, key=lambda w: w.order)
         title = window.title if Capability.TITLE in self.wanted else ""
-        return Focus(app=window.app_id, title=title)
+        return Focus(app=window.app_id, title=title, fullscreen=window.fullscreen)
 
     def _update(self, final: bool) -> None:
         focus = self._current()

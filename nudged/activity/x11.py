@@ -3,10 +3,12 @@
 Everything arrives through the X connection's file descriptor, watched with
 ``loop.add_reader``; nothing polls:
 
-* **Focus and title**: the window manager publishes the focused window in the
-  root window's ``_NET_ACTIVE_WINDOW`` (EWMH). We listen for PropertyNotify on the
-  root and on the focused window (for its title), and read ``_NET_WM_NAME`` /
-  ``WM_NAME``, ``WM_CLASS`` and ``_NET_WM_PID`` when they change.
+* **Focus, title and fullscreen**: the window manager publishes the focused window
+  in the root window's ``_NET_ACTIVE_WINDOW`` (EWMH). We listen for PropertyNotify on
+  the root and on the focused window (for its title and its ``_NET_WM_STATE``, which
+  holds ``_NET_WM_STATE_FULLSCREEN`` while it fills the screen), and read
+  ``_NET_WM_NAME`` / ``WM_NAME``, ``WM_CLASS``, ``_NET_WM_PID`` and ``_NET_WM_STATE``
+  when they change.
 * **Idle**: the MIT-SCREEN-SAVER extension tells how long ago the last input was.
   Rather than asking every few seconds, we ask once and set a deadline for the
   moment the idle threshold would be reached; if input happened meanwhile, the
@@ -258,11 +260,11 @@ class X11Source(ActivitySource):
     replacement WM) publishes the active window.
 
     Reports: ``focus_changed`` when the focused window's app (WM_CLASS class) or
-    title changes, with ``None`` once nothing is focused for
-    :data:`FOCUS_DEBOUNCE`; ``idle_changed(True)`` back-dated to the last input,
-    ``idle_changed(False)`` at the first input after that. Titles are read only
-    while the manager wants ``Capability.TITLE`` from this source (checked at read
-    time, because the manager may change ``wanted`` while we run).
+    title changes or it enters or leaves fullscreen, with ``None`` once nothing is
+    focused for :data:`FOCUS_DEBOUNCE`; ``idle_changed(True)`` back-dated to the
+    last input, ``idle_changed(False)`` at the first input after that. Titles are
+    read only while the manager wants ``Capability.TITLE`` from this source (checked
+    at read time, because the manager may change ``wanted`` while we run).
     """
 
     name: ClassVar[str] = "x11"
@@ -397,7 +399,7 @@ class X11Source(ActivitySource):
         self._root = display.screen().root
         self._atoms = {name: display.intern_atom(name) for name in (
             "_NET_ACTIVE_WINDOW", "_NET_SUPPORTED", "_NET_WM_NAME", "_NET_WM_PID",
-            "UTF8_STRING", "COMPOUND_TEXT")}
+            "_NET_WM_STATE", "_NET_WM_STATE_FULLSCREEN", "UTF8_STRING", "COMPOUND_TEXT")}
         self._atoms["WM_NAME"] = Xatom.WM_NAME
         self._atoms["WM_CLASS"] = Xatom.WM_CLASS
         self._xi_opcode = None
@@ -537,7 +539,7 @@ class X11Source(ActivitySource):
                     self._update_focus(final=False)
             elif window == self._active and event.atom in (
                     self._atoms["_NET_WM_NAME"], self._atoms["WM_NAME"],
-                    self._atoms["WM_CLASS"]):
+                    self._atoms["WM_CLASS"], self._atoms["_NET_WM_STATE"]):
                 self._update_focus(final=False)
         elif (event.type == ge.GenericEventCode and self._xi_opcode is not None
               and event.extension == self._xi_opcode and event.evtype in _XI_RAW_TYPES):
@@ -577,7 +579,7 @@ class X11Source(ActivitySource):
         self._guard(lambda: self._update_focus(final=True))
 
     def _watch_window(self, wid: int) -> None:
-        """Listen for property changes (the title) of ``wid`` only, not its predecessor."""
+        """Listen for property changes (title, state) of ``wid`` only, not its predecessor."""
         if wid == self._active:
             return
         if self._active:
@@ -589,12 +591,13 @@ class X11Source(ActivitySource):
         self._active = wid
 
     def _read_focus(self, wid: int) -> Focus | None:
-        """The app, title and pid of ``wid``; None if the window vanished."""
+        """The app, title, pid and fullscreen state of ``wid``; None if the window vanished."""
         window = self._display.create_resource_object("window", wid)
         try:
             title = self._read_title(window) if Capability.TITLE in self.wanted else ""
             wm_class = window.get_full_property(self._atoms["WM_CLASS"], X.AnyPropertyType)
             pid_prop = window.get_full_property(self._atoms["_NET_WM_PID"], X.AnyPropertyType)
+            state = window.get_full_property(self._atoms["_NET_WM_STATE"], X.AnyPropertyType)
         except (xerror.BadWindow, xerror.BadDrawable, xerror.BadMatch):
             return None
         app = ""
@@ -607,7 +610,10 @@ class X11Source(ActivitySource):
         pid = None
         if pid_prop is not None and pid_prop.format == 32 and len(pid_prop.value):
             pid = int(pid_prop.value[0]) or None
-        return Focus(app=app, title=title, pid=pid)
+        # A list of atoms, kept by the window manager (a client asks it to change).
+        fullscreen = (state is not None and state.format == 32
+                      and self._atoms["_NET_WM_STATE_FULLSCREEN"] in state.value)
+        return Focus(app=app, title=title, pid=pid, fullscreen=fullscreen)
 
     def _read_title(self, window: Any) -> str:
         # AnyPropertyType: asking for UTF8_STRING returns nothing when the client
@@ -629,14 +635,16 @@ class X11Source(ActivitySource):
         return str(atom)
 
     def _report_focus(self, focus: Focus | None) -> None:
-        """Report only what a person would call a change: another app or title."""
+        """Report only what a person would call a change: another app or title, or
+        the focused window entering or leaving fullscreen."""
         if self._focus_reported:
             before = self._focus
             if before is None and focus is None:
                 return
             if (before is not None and focus is not None
-                    and (before.app, before.title) == (focus.app, focus.title)):
-                self._focus = focus  # same app and title (another window): keep quiet
+                    and (before.app, before.title, before.fullscreen)
+                    == (focus.app, focus.title, focus.fullscreen)):
+                self._focus = focus  # the same to a person (another window): keep quiet
                 return
         self._focus = focus
         self._focus_reported = True
