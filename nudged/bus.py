@@ -24,6 +24,7 @@ from dbus_fast.errors import DBusError
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 
 from nudged.control import Control, ControlError
+from nudged.dbus import session_address
 from nudged.errors import NudgedError
 
 log = structlog.get_logger("nudged.bus")
@@ -210,16 +211,6 @@ class Refused(NudgedError):
     """The daemon said no (an unknown nudge, a pause too long), in one sentence."""
 
     exit_code = 2
-
-
-def session_address(environ: Mapping[str, str] = os.environ) -> str | None:
-    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
-    if address:
-        return address
-    runtime_dir = environ.get("XDG_RUNTIME_DIR")
-    if runtime_dir and os.path.exists(f"{runtime_dir}/bus"):
-        return f"unix:path={runtime_dir}/bus"
-    return None
 
 
 NOT_RUNNING = "not running (start it with `systemctl --user start nudged` or `nudged run`)"

@@ -54,14 +54,12 @@ class Desktop:
         from dbus_fast import BusType
         from dbus_fast.aio import MessageBus
 
-        address = self.environ.get("DBUS_SESSION_BUS_ADDRESS")
-        if not address:
-            runtime_dir = self.environ.get("XDG_RUNTIME_DIR")
-            socket = f"{runtime_dir}/bus" if runtime_dir else None
-            if socket is None or not os.path.exists(socket):
-                log.info("no session bus: do-not-disturb and the control interface are off")
-                return None
-            address = f"unix:path={socket}"
+        from nudged.dbus import session_address
+
+        address = session_address(self.environ)
+        if address is None:
+            log.info("no session bus: do-not-disturb and the control interface are off")
+            return None
         bus = MessageBus(bus_address=address, bus_type=BusType.SESSION)
         try:
             await asyncio.wait_for(bus.connect(), CONNECT_TIMEOUT)

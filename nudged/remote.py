@@ -10,7 +10,6 @@ for status bars).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from datetime import datetime, timedelta
@@ -58,6 +57,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def _ask(member: str, signature: str = "", body: list[Any] | None = None) -> Any:
+    import asyncio
+
     from nudged import bus
 
     return asyncio.run(bus.call(member, signature, body))

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 import nudged
+import nudged.dbus
 import nudged.humanize
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,6 +153,7 @@ def test_built_in_plugins_import_only_the_public_api() -> None:
     public = {
         "nudged": set(nudged.__all__),
         "nudged.humanize": set(nudged.humanize.__all__),
+        "nudged.dbus": set(nudged.dbus.__all__),
     }
     problems = []
     for path in python_files(REPO / "plugins"):
@@ -161,7 +163,7 @@ def test_built_in_plugins_import_only_the_public_api() -> None:
                 continue
             if module not in public:
                 problems.append(f"{where}:{line}: imports {module}, which is not public API "
-                                f"(use `from nudged import ...` or nudged.humanize)")
+                                f"(use `from nudged import ...`, nudged.humanize or nudged.dbus)")
                 continue
             private = sorted(set(names) - public[module])
             if private:

@@ -1,8 +1,8 @@
 """What the D-Bus sources (logind, mutter, screensaver) share.
 
-Small helpers around dbus-fast (connect with a timeout, one call with a timeout,
-``NameHasOwner``, watch a name vanish, close without raising), a group of
-background tasks, and :class:`BusSource`: the life cycle all three follow. A
+The general helpers live in :mod:`nudged.dbus` (public, for plugins too) and are
+re-exported here; this module adds ``NameHasOwner``, watching a name vanish, probes
+under a deadline, and :class:`BusSource`: the life cycle all three follow. A
 source connects its own bus in ``start`` (a probe connects and disconnects), asks
 and subscribes, and from then on hears everything as signals. The connection
 closing, or the peer leaving the bus, makes the source FAILED (the manager
@@ -21,10 +21,24 @@ from typing import Any, ClassVar
 import structlog
 from dbus_fast import BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
-from dbus_fast.errors import DBusError
 
 from nudged.activity.base import ActivitySink, ActivitySource, Capability, Health, Probe, Session
 from nudged.activity.common import getenv, utcnow
+from nudged.dbus import (
+    CALL_TIMEOUT,
+    DBUS_NAME,
+    DBUS_PATH,
+    PROPERTIES_IFACE,
+    TaskGroup,
+    ask_bus,
+    bus_call,
+    bus_reply,
+    close_bus,
+    connect_bus,
+    error_text,
+    match_rule,
+)
+from nudged.dbus import name_owner as get_name_owner
 from nudged.errors import NudgedError
 
 log = structlog.get_logger("nudged.activity.dbus")
@@ -51,16 +65,9 @@ __all__ = [
     "watch_name_vanishing",
 ]
 
-#: How long one D-Bus round trip may take before we call the peer unresponsive.
-CALL_TIMEOUT = 5.0
 #: A whole probe (connect, ask, disconnect). Below the manager's 2 s probe timeout,
 #: so our own, more helpful reason is the one people see.
 PROBE_TIMEOUT = 1.5
-
-DBUS_NAME = "org.freedesktop.DBus"
-DBUS_PATH = "/org/freedesktop/DBus"
-PROPERTIES_IFACE = "org.freedesktop.DBus.Properties"
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -83,80 +90,18 @@ def describe_bus(bus_type: BusType, address: str | None) -> str:
     return f"the {_which(bus_type)} bus" + (f" at {address}" if address else "")
 
 
-async def connect_bus(
-    bus_type: BusType, address: str | None, timeout: float = CALL_TIMEOUT
-) -> MessageBus:
-    """Connect and authenticate within ``timeout``; raises OSError/TimeoutError/...
-
-    A failed (or cancelled) ``connect()`` closes its own socket in dbus-fast 5.
-    """
-    bus = MessageBus(bus_address=address, bus_type=bus_type)
-    await asyncio.wait_for(bus.connect(), timeout)
-    return bus
-
-
-async def close_bus(bus: MessageBus | None, timeout: float = 1.0) -> None:
-    """Disconnect and wait (briefly) until the transport is closed. Never raises."""
-    if bus is None or bus.unique_name is None:  # never connected: nothing to close
-        return
-    with contextlib.suppress(Exception):
-        bus.disconnect()
-    with contextlib.suppress(Exception):  # not BaseException: keep cancellation
-        # Shielded: a timeout must not cancel the future other waiters share.
-        await asyncio.wait_for(asyncio.shield(bus.wait_for_disconnect()), timeout)
-
-
-async def bus_reply(bus: MessageBus, message: Message, timeout: float = CALL_TIMEOUT) -> Message:
-    """Send a method call; the reply message itself (DBusError on an error reply)."""
-    reply = await asyncio.wait_for(bus.call(message), timeout)
-    if reply is None:
-        raise DBusError("org.freedesktop.DBus.Error.NoReply", "no reply")
-    if reply.message_type == MessageType.ERROR:
-        text = reply.body[0] if reply.body else ""
-        raise DBusError(reply.error_name or "org.freedesktop.DBus.Error.Failed", str(text))
-    return reply
-
-
-async def bus_call(bus: MessageBus, message: Message, timeout: float = CALL_TIMEOUT) -> Any:
-    """Send a method call; return the reply's body, raise DBusError on an error reply."""
-    return (await bus_reply(bus, message, timeout)).body
-
-
-def _ask_bus(member: str, name: str) -> Message:
-    """A call of the bus daemon itself that takes one string."""
-    return Message(
-        destination=DBUS_NAME,
-        path=DBUS_PATH,
-        interface=DBUS_NAME,
-        member=member,
-        signature="s",
-        body=[name],
-    )
-
-
 async def name_has_owner(bus: MessageBus, name: str, timeout: float = CALL_TIMEOUT) -> bool:
-    body = await bus_call(bus, _ask_bus("NameHasOwner", name), timeout)
+    body = await bus_call(bus, ask_bus("NameHasOwner", name), timeout)
     return bool(body[0])
-
-
-async def get_name_owner(bus: MessageBus, name: str, timeout: float = CALL_TIMEOUT) -> str | None:
-    """The unique name that owns ``name`` now, or None if nobody does."""
-    try:
-        reply = await bus_reply(bus, _ask_bus("GetNameOwner", name), timeout)
-    except DBusError:
-        return None  # org.freedesktop.DBus.Error.NameHasNoOwner
-    return str(reply.body[0]) or None
 
 
 async def match_name_owner_changed(
     bus: MessageBus, name: str, timeout: float = CALL_TIMEOUT
 ) -> None:
     """Ask the bus for ``NameOwnerChanged`` of ``name``; returns once the rule is in."""
-    rule = (
-        f"type='signal',sender='{DBUS_NAME}',interface='{DBUS_NAME}',"
-        f"member='NameOwnerChanged',arg0='{name}'"
-    )
-    await bus_call(bus, _ask_bus("AddMatch", rule), timeout)
+    rule = match_rule(type="signal", sender=DBUS_NAME, interface=DBUS_NAME,
+                      member="NameOwnerChanged", arg0=name)
+    await bus_call(bus, ask_bus("AddMatch", rule), timeout)
 
 
 async def watch_name_vanishing(
@@ -190,47 +135,6 @@ async def probe_within(timeout: float, what: str, probe: Coroutine[Any, Any, Pro
         return await asyncio.wait_for(probe, timeout)
     except TimeoutError:
         return Probe.no(f"{what} did not answer within {timeout:g}s")
-
-
-class TaskGroup:
-    """Background tasks of one source: kept referenced, logged, cancelled on stop."""
-
-    def __init__(self, owner: str, on_error: Callable[[BaseException], None]) -> None:
-        self.owner = owner
-        self.on_error = on_error
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self.on_error(exc)
-
-    async def cancel_all(self) -> None:
-        current = asyncio.current_task()
-        tasks = [t for t in self.tasks if t is not current]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        self.tasks.clear()
-
-
-def error_text(exc: BaseException) -> str:
-    if isinstance(exc, DBusError):
-        return f"{exc.type}: {exc.text}"
-    if isinstance(exc, TimeoutError):
-        return "no answer within the timeout"
-    return str(exc) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- source

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import ValidationInfo, field_validator
 
 from nudged import Decision, Nudge, PluginConfig, PluginContext, hookimpl
+from nudged.dbus import TaskGroup, error_text
 
-from .bus import Tasks, error_text
 from .gnome import GnomeWatch
 from .server import ServerWatch
 
@@ -100,7 +100,7 @@ class DoNotDisturbPlugin:
         self.server: ServerWatch | None = None
         self.gnome: GnomeWatch | None = None
         self._ctx: PluginContext | None = None
-        self._tasks: Tasks | None = None
+        self._tasks: TaskGroup | None = None
 
     @hookimpl
     def nudged_config_model(self) -> type[DndConfig]:
@@ -116,7 +116,7 @@ class DoNotDisturbPlugin:
             return  # the desktop said why, once
         config: DndConfig = ctx.config
         wanted = frozenset(config.sources)
-        self._tasks = Tasks(self._task_failed)
+        self._tasks = TaskGroup("dnd", self._task_failed)
         environ = ctx.desktop.environ
         if wanted & {"dunst", "notifications", "mako"}:
             server = ServerWatch(bus, environ, wanted, config.mako_modes, self.report,

@@ -28,7 +28,8 @@ from typing import Any
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from .bus import Tasks, ask_bus, call, match_rule
+from nudged.dbus import TaskGroup, ask_bus, bus_call, match_rule
+
 from .server import Report, Rereader
 
 __all__ = ["GnomeWatch"]
@@ -65,7 +66,7 @@ def other_desktop(environ: Mapping[str, str]) -> str | None:
 
 class GnomeWatch:
     def __init__(self, bus: MessageBus, environ: Mapping[str, str], report: Report,
-                 log: Any, tasks: Tasks) -> None:
+                 log: Any, tasks: TaskGroup) -> None:
         self.bus = bus
         self.environ = environ
         self.report = report
@@ -88,7 +89,7 @@ class GnomeWatch:
             return False
         # Listen first, then read: a change in between is read again.
         self.bus.add_message_handler(self._on_message)
-        await call(self.bus, ask_bus("AddMatch", NOTIFY_RULE), 1.0)
+        await bus_call(self.bus, ask_bus("AddMatch", NOTIFY_RULE), 1.0)
         self._rule = NOTIFY_RULE
         value, error = await self._get()
         if value is None:
@@ -105,7 +106,7 @@ class GnomeWatch:
         rule, self._rule = self._rule, None
         if rule is not None and self.bus.connected:
             with contextlib.suppress(Exception):
-                await call(self.bus, ask_bus("RemoveMatch", rule), 0.3)
+                await bus_call(self.bus, ask_bus("RemoveMatch", rule), 0.3)
 
     async def _get(self) -> tuple[bool | None, str]:
         """``gsettings get`` of the key: its value, or None and why not."""

@@ -25,28 +25,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dbus_fast import Message, MessageType, Variant
+from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
-from .bus import (
+from nudged.dbus import (
     DBUS_NAME,
     DBUS_PATH,
     PROPERTIES_IFACE,
-    Tasks,
+    TaskGroup,
     ask_bus,
-    call,
-    close,
-    connect,
+    bus_call,
+    close_bus,
+    connect_bus,
     error_text,
     match_rule,
     name_owner,
+    session_address,
 )
 
-__all__ = ["ServerWatch", "session_address"]
+__all__ = ["ServerWatch"]
 
 NOTIFICATIONS = "org.freedesktop.Notifications"
 NOTIFICATIONS_PATH = "/org/freedesktop/Notifications"
@@ -57,17 +57,6 @@ MAKO_IFACE = "fr.emersion.Mako"
 ASK_TIMEOUT = 1.0
 
 Report = Callable[[str, str | None], None]
-
-
-def session_address(environ: Mapping[str, str]) -> str | None:
-    """The session bus address as :class:`nudged.desktop.Desktop` finds it."""
-    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
-    if address:
-        return address
-    runtime_dir = environ.get("XDG_RUNTIME_DIR")
-    if runtime_dir and os.path.exists(f"{runtime_dir}/bus"):
-        return f"unix:path={runtime_dir}/bus"
-    return None
 
 
 #: PropertiesChanged of whoever owns the notification server's name.
@@ -85,7 +74,7 @@ class Rereader:
     """Runs ``read`` after each :meth:`poke`, one read at a time: a change heard while
     a read is under way is read once more afterwards, so the last answer is the newest."""
 
-    def __init__(self, tasks: Tasks, read: Callable[[], Any]) -> None:
+    def __init__(self, tasks: TaskGroup, read: Callable[[], Any]) -> None:
         self.tasks = tasks
         self.read = read
         self._again = False
@@ -107,7 +96,7 @@ class ServerWatch:
 
     def __init__(self, bus: MessageBus, environ: Mapping[str, str], wanted: frozenset[str],
                  mako_modes: tuple[str, ...], report: Report, log: Any,
-                 tasks: Tasks) -> None:
+                 tasks: TaskGroup) -> None:
         self.bus = bus
         self.environ = environ
         self.wanted = wanted
@@ -130,7 +119,7 @@ class ServerWatch:
     async def start(self) -> bool:
         self.bus.add_message_handler(self._on_message)
         for rule in (OWNER_RULE, PROPERTIES_RULE):
-            await call(self.bus, ask_bus("AddMatch", rule), ASK_TIMEOUT)
+            await bus_call(self.bus, ask_bus("AddMatch", rule), ASK_TIMEOUT)
             self._rules.append(rule)
         # The rules are in: from here on no change of owner or property is missed.
         await self._adopt(await name_owner(self.bus, NOTIFICATIONS, ASK_TIMEOUT))
@@ -142,7 +131,7 @@ class ServerWatch:
         await self._stop_monitor()
         rules, self._rules = self._rules, []
         if self.bus.connected:
-            await asyncio.gather(*(call(self.bus, ask_bus("RemoveMatch", rule), 0.3)
+            await asyncio.gather(*(bus_call(self.bus, ask_bus("RemoveMatch", rule), 0.3)
                                    for rule in rules), return_exceptions=True)
 
     # -- a new notification server ------------------------------------------------------
@@ -195,7 +184,7 @@ class ServerWatch:
         iface, name = (DUNST_IFACE, "paused") if source == "dunst" else (NOTIFICATIONS,
                                                                            "Inhibited")
         try:
-            body = await call(self.bus, Message(
+            body = await bus_call(self.bus, Message(
                 destination=owner, path=NOTIFICATIONS_PATH, interface=PROPERTIES_IFACE,
                 member="Get", signature="ss", body=[iface, name]), ASK_TIMEOUT)
         except Exception:
@@ -229,7 +218,7 @@ class ServerWatch:
 
     # -- mako's modes -------------------------------------------------------------------
     async def _list_modes(self, owner: str) -> list[str]:
-        body = await call(self.bus, Message(
+        body = await bus_call(self.bus, Message(
             destination=owner, path=MAKO_PATH, interface=MAKO_IFACE, member="ListModes"),
             ASK_TIMEOUT)
         return [str(mode) for mode in body[0]]
@@ -265,19 +254,19 @@ class ServerWatch:
         if self._monitor_refused:
             return False
         try:
-            monitor = await connect(session_address(self.environ), ASK_TIMEOUT)
+            monitor = await connect_bus(BusType.SESSION, session_address(self.environ), ASK_TIMEOUT)
         except Exception as exc:
             self._refused(exc)
             return False
         # A monitor must never send: claim every call it sees, so none is answered.
         monitor.add_message_handler(self._on_monitored)
         try:
-            await call(monitor, Message(
+            await bus_call(monitor, Message(
                 destination=DBUS_NAME, path=DBUS_PATH,
                 interface="org.freedesktop.DBus.Monitoring", member="BecomeMonitor",
                 signature="asu", body=[MAKO_CALL_RULES, 0]), ASK_TIMEOUT)
         except Exception as exc:
-            await close(monitor, 0.3)
+            await close_bus(monitor, 0.3)
             self._refused(exc)
             return False
         self._monitor = monitor
@@ -305,7 +294,7 @@ class ServerWatch:
 
     async def _stop_monitor(self) -> None:
         monitor, self._monitor = self._monitor, None
-        await close(monitor, 0.3)
+        await close_bus(monitor, 0.3)
 
     # -- signals on the shared bus ------------------------------------------------------
     def _on_message(self, msg: Message) -> None:
