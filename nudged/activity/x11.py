@@ -37,6 +37,7 @@ import structlog
 from Xlib import X, Xatom
 from Xlib import display as xdisplay
 from Xlib import error as xerror
+from Xlib import ext as xext
 from Xlib.ext import ge, xinput
 
 from nudged.activity.base import (
@@ -194,9 +195,24 @@ async def _in_thread(func: Callable[[], _T], timeout: float, what: str,
     return await asyncio.wait_for(future, timeout)
 
 
+#: The X extensions nudged uses. python-xlib otherwise sets up every extension the
+#: server offers (fifteen modules, a round trip each, about 2 MiB kept for the
+#: daemon's life); XInput2's events arrive through the Generic Event Extension.
+_EXTENSIONS = frozenset({"Generic Event Extension", "XInputExtension", "MIT-SCREEN-SAVER"})
+_EXTENSIONS_LOCK = threading.Lock()
+
+
 def _open(name: str) -> Any:
-    """Blocking: connect to the X display ``name`` (python-xlib)."""
-    return xdisplay.Display(name)
+    """Blocking: connect to the X display ``name`` (python-xlib), with only the
+    extensions nudged uses (python-xlib reads them from a module-level list, so it is
+    narrowed for the moment of the call, under a lock: displays open in threads)."""
+    with _EXTENSIONS_LOCK:
+        every = xext.__extensions__
+        xext.__extensions__ = [e for e in every if e[0] in _EXTENSIONS]
+        try:
+            return xdisplay.Display(name)
+        finally:
+            xext.__extensions__ = every
 
 
 async def _open_display(name: str, timeout: float = OPEN_TIMEOUT) -> Any:
