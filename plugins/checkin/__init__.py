@@ -1,0 +1,7 @@
+"""``checkin``: (being written)."""
+
+from __future__ import annotations
+
+
+class CheckinPlugin:
+    opt_in = True
