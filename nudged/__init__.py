@@ -11,7 +11,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-PLUGIN_API_VERSION = 1
+#: The plugin API this nudged offers. A plugin that needs a newer one says so with
+#: ``nudged_api = N`` and gets the status ``needs-newer-nudged`` instead of being run.
+#: 1: the first release of the hooks. 2: ``nudged_status``, ``Decision.hold``,
+#: ``ctx.recheck()`` and ``ctx.desktop``. The history is in docs/hooks.md.
+PLUGIN_API_VERSION = 2
 
 _EXPORTS = {
     "hookimpl": "nudged.hookspecs",

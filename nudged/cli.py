@@ -51,9 +51,16 @@ def _parser() -> argparse.ArgumentParser:
                      default="auto", help="log format (auto: console on a terminal, "
                      "key=value lines otherwise)")
 
-    plugins = sub.add_parser("plugins", help="list plugins and their status")
+    plugins = sub.add_parser("plugins", help="list plugins and their status, or start one")
     config_opt(plugins)
     plugins.add_argument("--json", action="store_true", help="print JSON")
+    plugins_sub = plugins.add_subparsers(dest="plugins_command", metavar="ACTION")
+    new = plugins_sub.add_parser("new", help="write a new plugin package to start from "
+                                 "(never overwrites)")
+    new.add_argument("name", help="the plugin's name: lowercase letters, digits and _, "
+                     "like hydrate")
+    new.add_argument("--dir", type=Path, default=Path("."), metavar="PATH",
+                     help="where to write the folder nudged-NAME (default: here)")
 
     cfg = sub.add_parser("config", help="check, create, locate or show the config")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -177,6 +184,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
+    if getattr(args, "plugins_command", None) == "new":
+        from nudged import scaffold
+
+        return scaffold.run(args.name, args.dir)
     from nudged import config as configmod
     from nudged.errors import ConfigError
     from nudged.runtime import build_host
@@ -195,13 +206,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     width = max([len(r["name"]) for r in rows] + [4])
+    status_width = max([len(r["status"]) for r in rows] + [13])
     for r in rows:
         dist = f"{r['distribution'] or '-'} {r['version'] or ''}".strip()
         reason = f"  {r['reason']}" if r["reason"] else ""
         first, *rest = reason.splitlines() or [""]
-        print(f"{r['name']:<{width}}  {r['status']:<13} {dist}{first}")
+        print(f"{r['name']:<{width}}  {r['status']:<{status_width}} {dist}{first}")
         for line in rest:
-            print(f"{'':<{width}}  {'':<13} {line}")
+            print(f"{'':<{width}}  {'':<{status_width}} {line}")
     if not rows:
         print("No plugins found.")
     return 0

@@ -38,6 +38,22 @@ def snooze_label(snooze: timedelta) -> str:
     return f"Snooze {minutes} min"
 
 
+def button_labels(nudge: Nudge, snooze: timedelta) -> list[tuple[str, str]]:
+    """``(button, label)`` for each of the nudge's buttons, as the desktop shows them:
+    the nudge's own label, else "Snooze 10 min" (its snooze, or ``snooze``), else
+    the standard word."""
+    labels = []
+    for name in nudge.spec.buttons:
+        if name in nudge.spec.labels:
+            label = nudge.spec.labels[name]
+        elif name == "snooze":
+            label = snooze_label(nudge.spec.snooze or snooze)
+        else:
+            label = LABELS.get(name, name)
+        labels.append((name, label))
+    return labels
+
+
 class ConsoleSink:
     """Writes nudges to a terminal (or the journal) when no desktop can show them."""
 
@@ -125,15 +141,8 @@ class DesktopSink:
         def answer(response: Response) -> Callable[[], None]:
             return lambda: self._answered(shown_id, response)
 
-        buttons = []
-        for name in nudge.spec.buttons:
-            if name in nudge.spec.labels:
-                label = nudge.spec.labels[name]
-            elif name == "snooze":
-                label = snooze_label(nudge.spec.snooze or self.snooze)
-            else:
-                label = LABELS.get(name, name)
-            buttons.append(Button(title=label, on_pressed=answer(RESPONSES[name])))
+        buttons = [Button(title=label, on_pressed=answer(RESPONSES[name]))
+                   for name, label in button_labels(nudge, self.snooze)]
         try:
             ident = await self._notifier.send(
                 title=nudge.shown_title,

@@ -28,10 +28,12 @@ from typing import Any
 import pluggy
 import structlog
 
-from nudged import hookspecs
+from nudged import PLUGIN_API_VERSION, __version__, hookspecs
 from nudged.context import PluginContext
 
 ENTRY_POINT_GROUP = "nudged"
+#: The attribute a plugin states the plugin API version it needs with: ``nudged_api = 2``.
+API_ATTRIBUTE = "nudged_api"
 #: Hooks whose result is used at once; an ``async def`` would return an unawaited
 #: coroutine (first-result hooks are checked through their spec).
 SYNC_ONLY = frozenset({"nudged_config_model", "nudged_register_nudges"})
@@ -45,6 +47,7 @@ class PluginStatus(enum.Enum):
     DISABLED = "disabled"
     IMPORT_ERROR = "import-error"
     INVALID_HOOK = "invalid-hook"
+    NEEDS_NEWER = "needs-newer-nudged"
     CONFIG_ERROR = "config-error"
     STARTUP_ERROR = "startup-error"
     ERRORING = "erroring"
@@ -131,6 +134,24 @@ def _instantiate(obj: object) -> object:
     if inspect.isclass(obj):
         return obj()
     return obj
+
+
+def _api_problem(obj: object) -> tuple[PluginStatus, str] | None:
+    """Why ``obj`` (a plugin class, module or object, not yet instantiated) cannot run
+    on the plugin API this nudged offers; ``None`` when it can."""
+    if not hasattr(obj, API_ATTRIBUTE):
+        return None  # no requirement: the plugin uses what every version has
+    wanted = getattr(obj, API_ATTRIBUTE)
+    if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
+        shown = repr(wanted) if isinstance(wanted, str | int | float) else type(wanted).__name__
+        return (PluginStatus.INVALID_HOOK,
+                f"{API_ATTRIBUTE} = {shown} is not a plugin API version (write a whole "
+                f"number from 1 up, like {API_ATTRIBUTE} = {PLUGIN_API_VERSION})")
+    if wanted > PLUGIN_API_VERSION:
+        return (PluginStatus.NEEDS_NEWER,
+                f"needs plugin API {wanted}; this nudged {__version__} offers "
+                f"{PLUGIN_API_VERSION}: upgrade nudged")
+    return None
 
 
 def _load_file(path: Path) -> ModuleType:
@@ -222,11 +243,20 @@ class PluginHost:
                 continue
             try:
                 assert record.loader is not None
-                obj = _instantiate(record.loader())
+                found = record.loader()
+                # Checked before instantiating: a plugin written for a newer nudged is
+                # never called, not even its __init__.
+                unfit = _api_problem(found)
+                obj = None if unfit else _instantiate(found)
             except (Exception, SystemExit) as exc:  # any import failure is a status
                 record.status = PluginStatus.IMPORT_ERROR
                 record.reason = _describe(exc)
                 log.debug("plugin failed to load", plugin=record.name, reason=record.reason)
+                continue
+            if unfit:
+                record.status, record.reason = unfit
+                log.debug("plugin cannot run on this nudged", plugin=record.name,
+                          reason=record.reason)
                 continue
             problem = self._validate(obj)
             if problem:
@@ -249,7 +279,12 @@ class PluginHost:
                 continue
             fn = getattr(obj, attr, None)
             if not callable(fn):
-                continue
+                if attr == API_ATTRIBUTE or isinstance(fn, ModuleType):
+                    continue  # nudged_api, or `import nudged_something` in a plugin module
+                close = difflib.get_close_matches(attr, [API_ATTRIBUTE, *HOOKS], n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                return (f"{attr} is not something nudged reads{hint}; a plugin's nudged_* "
+                        f"names are its hooks and {API_ATTRIBUTE}")
             spec = HOOKS.get(attr)
             if spec is None:
                 close = difflib.get_close_matches(attr, HOOKS, n=1)

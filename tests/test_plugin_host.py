@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import shown, simulate
 
-from nudged import NudgeSpec
+from nudged import PLUGIN_API_VERSION, NudgeSpec, __version__
 from nudged.cli import main
 from nudged.models import Every
 from nudged.plugins import PluginHost, PluginStatus
@@ -76,10 +76,23 @@ def test_a_single_file_plugin_in_the_config_folder_loads_like_any_other(
         ("from nudged import PluginConfig\nclass C(PluginConfig):\n    level: int = 1\n"
          "def nudged_config_model():\n    return C\n", "config-error",
          "plugins.odd.level: expected a whole number, got \"high\""),
+        (f"nudged_api = {PLUGIN_API_VERSION + 1}\ndef nudged_startup(): pass\n",
+         "needs-newer-nudged",
+         f"needs plugin API {PLUGIN_API_VERSION + 1}; this nudged {__version__} offers "
+         f"{PLUGIN_API_VERSION}: upgrade nudged"),
+        ("nudged_api = '2'\n", "invalid-hook",
+         f"nudged_api = '2' is not a plugin API version (write a whole number from 1 up, "
+         f"like nudged_api = {PLUGIN_API_VERSION})"),
+        ("nudged_api = 0\n", "invalid-hook", "nudged_api = 0 is not a plugin API version"),
+        ("nudged_api = True\n", "invalid-hook", "nudged_api = True is not a plugin API version"),
+        ("nudged_api_version = 2\n", "invalid-hook",
+         "nudged_api_version is not something nudged reads (did you mean nudged_api?); a "
+         "plugin's nudged_* names are its hooks and nudged_api"),
     ],
     ids=["missing-import", "exits", "misspelt-hook", "wrong-argument", "async-filter",
          "async-register", "config-hook-returns-dict", "unknown-button",
-         "startup-raises", "bad-register", "bad-config"],
+         "startup-raises", "bad-register", "bad-config", "needs-newer-api", "api-as-text",
+         "api-zero", "api-bool", "misspelt-api"],
 )
 def test_each_kind_of_failure_becomes_a_status_and_the_rest_keep_nudging(
     private_home: Path, source: str, status: str, reason: str
@@ -213,3 +226,53 @@ def test_a_plugin_disabled_for_erroring_still_gets_its_shutdown() -> None:
     simulate(PING + '[[plugins.custom.nudges]]\nid = "w"\ntitle = "W"\nevery = "1h"\n',
              days=0.25, present=["00:00-23:59"], plugins={"flaky": flaky})
     assert stopped == ["flaky"]
+
+
+def test_a_plugin_that_needs_a_newer_api_is_never_instantiated_nor_called() -> None:
+    made: list[str] = []
+
+    class Future:
+        nudged_api = PLUGIN_API_VERSION + 1
+
+        def __init__(self) -> None:
+            made.append("instance")
+
+        def nudged_register_nudges(self, register):  # type: ignore[no-untyped-def]
+            made.append("register")
+
+    items, runtime = simulate(PING + '[[plugins.custom.nudges]]\nid = "w"\ntitle = "W"\n'
+                              'every = "1h"\n', days=0.1, present=["00:00-23:59"],
+                              plugins={"future": Future})
+    record = runtime.host.records["future"]
+    assert (record.status, record.reason) == (
+        PluginStatus.NEEDS_NEWER,
+        f"needs plugin API {PLUGIN_API_VERSION + 1}; this nudged {__version__} offers "
+        f"{PLUGIN_API_VERSION}: upgrade nudged")
+    assert made == []
+    assert shown(items) == [("Mon 01:00", "custom:w"), ("Mon 02:00", "custom:w")]
+
+
+@pytest.mark.parametrize("api", range(1, PLUGIN_API_VERSION + 1))
+def test_a_plugin_that_needs_this_api_or_an_older_one_runs(api: int) -> None:
+    class Present:
+        nudged_api = api
+
+        def nudged_register_nudges(self, register):  # type: ignore[no-untyped-def]
+            from datetime import timedelta
+            register(NudgeSpec("x", "X", "", schedule=Every(timedelta(hours=1))))
+
+    items, runtime = simulate(PING, days=0.1, present=["00:00-23:59"], builtins=False,
+                              plugins={"present": Present()})
+    assert runtime.host.records["present"].status is PluginStatus.OK
+    assert shown(items) == [("Mon 01:00", "present:x"), ("Mon 02:00", "present:x")]
+
+
+def test_nudged_plugins_says_which_plugin_needs_a_newer_nudged(
+    private_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_plugin(user_dir(private_home), "later", "nudged_api = 99\n")
+    assert main(["plugins"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("later")]
+    assert line.split() == ["later", "needs-newer-nudged", "(single", "file)", "needs", "plugin",
+                            "API", "99;", "this", "nudged", __version__, "offers",
+                            f"{PLUGIN_API_VERSION}:", "upgrade", "nudged"]
