@@ -133,6 +133,7 @@ class SwaySource(ConnectedSource):
         self._main: asyncio.Task[None] | None = None
         self._query: asyncio.Task[None] | None = None
         self._query_again = False
+        self._events = 0  # window focus events seen (to tell a stale get_tree answer)
         self._focused_id: int | None = None
         self._last_focus = LastFocus()
 
@@ -241,6 +242,7 @@ class SwaySource(ConnectedSource):
         con = event.container
         if event.change == "focus":
             self._focused_id = con.id
+            self._events += 1  # a get_tree answer asked for before this one is stale
             self._report(focus_of(con, self._titles))
         elif event.change in ("title", "fullscreen_mode") and con.id == self._focused_id:
             self._report(focus_of(con, self._titles))
@@ -261,6 +263,9 @@ class SwaySource(ConnectedSource):
     async def _query_focus(self) -> None:
         while self._live and self._conn is not None:
             self._query_again = False
+            # i3ipc answers on its command socket and sends events on another, so an
+            # answer can arrive after a newer focus event: then the event is the truth.
+            events = self._events
             try:
                 tree = await asyncio.wait_for(self._conn.get_tree(), IPC_TIMEOUT)
             except asyncio.CancelledError:
@@ -270,6 +275,10 @@ class SwaySource(ConnectedSource):
                 return  # a lost connection is reported by _watch
             if not self._live:
                 return
+            if events != self._events:
+                if not self._query_again:
+                    return
+                continue
             focused = tree.find_focused()
             self._focused_id = getattr(focused, "id", None)
             self._report(focus_of(focused, self._titles))
