@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nudged import __version__, remote
+from nudged import __version__, datacli, remote
 
 EPILOG = """\
 Quick tour:
@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="print JSON")
 
     remote.add_parsers(sub)
+    datacli.add_parsers(sub)
 
     svc = sub.add_parser("service", help="install the systemd user service")
     svc_sub = svc.add_subparsers(dest="service_command", metavar="ACTION", required=True)
@@ -428,4 +429,5 @@ COMMANDS = {
     "doctor": cmd_doctor,
     "usage": cmd_usage,
     **remote.COMMANDS,
+    **datacli.COMMANDS,
 }

@@ -19,14 +19,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from nudged.errors import ConfigError
-from nudged.humanize import Duration
+from nudged.humanize import Duration, HumanValueError, format_duration, parse_duration
 from nudged.tomlpos import KeyPath, line_for, locate_keys
 
 ENV_PREFIX = "NUDGED_"
@@ -39,6 +48,41 @@ def config_home(environ: Mapping[str, str] = os.environ) -> Path:
 
 def default_config_path(environ: Mapping[str, str] = os.environ) -> Path:
     return config_home(environ) / "nudged" / "config.toml"
+
+
+#: ``[core] keep`` may not be shorter than this: "30m" is more likely a slip for 30
+#: months than a wish to delete everything older than half an hour.
+SHORTEST_KEEP = timedelta(days=7)
+
+
+def _keep_value(value: object) -> object:
+    """``[core] keep``: a duration of at least a week, or ``"forever"`` (None)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "forever"):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise HumanValueError(f'{value!r} is not a duration (a number needs a unit: try '
+                              f'"{value!r}d", or "forever")')
+    if isinstance(value, timedelta):
+        kept = value
+    elif isinstance(value, str):
+        kept = parse_duration(value)
+    else:
+        raise HumanValueError(f'{json.dumps(value, default=str)} is not a duration (like '
+                              '"365d", or "forever")')
+    if kept < SHORTEST_KEEP:
+        raise HumanValueError(
+            f'"{format_duration(kept)}" is shorter than a week (keep counts days or weeks, '
+            'like "365d" or "52w"; "forever" keeps everything)')
+    return kept
+
+
+Keep = Annotated[
+    timedelta | None,
+    BeforeValidator(_keep_value),
+    PlainSerializer(lambda v: "forever" if v is None else format_duration(v), return_type=str),
+    WithJsonSchema({"type": "string", "examples": ["365d", "52w", "forever"]}),
+]
+"""How long nudged keeps its records: a :data:`Duration`, or ``"forever"`` (None)."""
 
 
 class CoreConfig(BaseModel):
@@ -54,6 +98,8 @@ class CoreConfig(BaseModel):
     notification_timeout: Duration = timedelta(minutes=5)
     idle_after: Duration = timedelta(minutes=3)
     log_level: str = "info"
+    #: Records older than this are deleted once a day (docs/report.md); None: forever.
+    keep: Keep = timedelta(days=365)
 
     @field_validator("timezone")
     @classmethod

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,7 @@ class Daemon:
         self.desktop: Desktop | None = None
         self.control: ControlService | None = None
         self._activity_start: asyncio.Future[Any] | None = None
+        self._kept_on: date | None = None  # [core] keep: the day retention last ran
 
     def _load(self) -> LoadedConfig:
         if self.demo:
@@ -235,7 +236,26 @@ class Daemon:
         """Write the open stretch of present time, so a crash loses at most this much."""
         if self.runtime is not None:
             self.runtime.activity.heartbeat()
+            self._retain()
         self._heartbeat = asyncio.get_running_loop().call_later(HEARTBEAT, self._beat)
+
+    # -- retention ([core] keep): once a day, from the heartbeat (docs/report.md) -------
+    def _retain(self) -> None:
+        """Delete records older than ``[core] keep``; a failure is logged, never fatal."""
+        assert self.runtime is not None
+        store, core = self.runtime.data, self.runtime.loaded.settings.core
+        today = self.runtime.scheduler.now().astimezone(core.tz()).date()
+        if core.keep is None or self._kept_on == today or not isinstance(store, Store):
+            return
+        self._kept_on = today
+        before = today - timedelta(days=core.keep.days)
+        try:
+            deleted = store.purge_before(before, core.tz())
+        except Exception as exc:
+            log.warning("could not delete old records ([core] keep)", error=str(exc))
+            return
+        if any(deleted.values()):
+            log.info("deleted old records ([core] keep)", before=before.isoformat(), **deleted)
 
     def _log_broken_plugins(self) -> None:
         assert self.runtime is not None

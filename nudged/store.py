@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from nudged.errors import StoreError
 from nudged.models import Nudge, Response
@@ -355,6 +355,75 @@ class Store:
             args.append(_iso(since))
         rows = self._conn.execute(sql + " ORDER BY at, id", args).fetchall()
         return [(p, k, datetime.fromisoformat(a), d) for p, k, a, d in rows]
+
+    # -- reports and data rights (`nudged report`, `nudged data`, [core] keep) --------
+    #: Every table a person's data is in, for `nudged data export`.
+    TABLES: ClassVar[tuple[str, ...]] = (
+        "shown", "decisions", "usage", "plugin_state", "plugin_journal", "control", "snoozed")
+    #: The dated tables a purge deletes from: table -> (column, what it holds). Plugin
+    #: state, a pause and snoozes are the present, not history: they stay.
+    DATED: ClassVar[dict[str, tuple[str, str]]] = {
+        "shown": ("shown_at", "instant"), "decisions": ("at", "instant"),
+        "usage": ("day", "day"), "plugin_journal": ("at", "instant")}
+
+    def usage_by_day(self, first: str, last: str
+                     ) -> list[tuple[str, str | None, str | None, float]]:
+        """(day, category, site, seconds) summed per local day, ``first`` to ``last``
+        (ISO dates, both included)."""
+        return [tuple(r) for r in self._conn.execute(
+            "SELECT day, category, site, sum(seconds) FROM usage WHERE day >= ? AND day <= ? "
+            "GROUP BY day, category, site ORDER BY day", (first, last))]
+
+    def journal_between(self, plugin: str, kind: str, start: datetime, end: datetime
+                        ) -> list[tuple[datetime, str]]:
+        """(at, data) of one plugin's entries of one kind with ``start <= at < end``."""
+        rows = self._conn.execute(
+            "SELECT at, data FROM plugin_journal WHERE plugin = ? AND kind = ? AND at >= ? "
+            "AND at < ? ORDER BY at, id", (plugin, kind, _iso(start), _iso(end))).fetchall()
+        return [(datetime.fromisoformat(a), d) for a, d in rows]
+
+    def dump(self, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A whole table: its column names and every row, oldest first."""
+        if table not in self.TABLES:
+            raise ValueError(f"no table {table!r}")
+        cur = self._conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
+        return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
+
+    def _purge_where(self, day: date, tz: tzinfo) -> dict[str, tuple[str, str]]:
+        """Per dated table: a WHERE clause for "before local midnight starting ``day``"
+        and its argument (a UTC instant, or the local date for the usage ledger)."""
+        cutoff = _iso(datetime.combine(day, time(0), tz))
+        return {table: (f"{column} < ?", day.isoformat() if what == "day" else cutoff)
+                for table, (column, what) in self.DATED.items()}
+
+    def count_before(self, day: date, tz: tzinfo) -> dict[str, int]:
+        """How many rows :meth:`purge_before` would delete, per table."""
+        return {table: int(self._conn.execute(
+            f"SELECT count(*) FROM {table} WHERE {where}", (arg,)).fetchone()[0])
+            for table, (where, arg) in self._purge_where(day, tz).items()}
+
+    def purge_before(self, day: date, tz: tzinfo) -> dict[str, int]:
+        """Delete every dated row from before local midnight at the start of ``day``.
+
+        Nothing from ``day`` on is touched. One transaction; ``secure_delete`` overwrites
+        the freed space, and the WAL is checkpointed and truncated, so what was deleted
+        does not linger in the file. Returns the rows deleted per table.
+        """
+        c = self._conn
+        deleted: dict[str, int] = {}
+        c.execute("PRAGMA secure_delete=ON")
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for table, (where, arg) in self._purge_where(day, tz).items():
+                deleted[table] = c.execute(
+                    f"DELETE FROM {table} WHERE {where}", (arg,)).rowcount
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        if any(deleted.values()) and str(self.path) != ":memory:":
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
 
     def close(self) -> None:
         self._conn.close()
