@@ -339,7 +339,7 @@ class PluginHost:
         record.reason = reason
 
     def _args(self, record: PluginRecord, impl: Any, kwargs: dict[str, Any]) -> list[Any]:
-        values = dict(kwargs, ctx=record.ctx)
+        values = {"ctx": record.ctx, **kwargs}  # an explicit ctx (commands) wins
         return [values[name] for name in impl.argnames]
 
     def _failed(self, record: PluginRecord, hook: str, exc: BaseException) -> None:

@@ -52,6 +52,43 @@ def test_a_plugin_command_writes_to_the_plugins_journal_and_state(
     assert json.loads(store.state_get("hydrate", "total") or "0") == 3
 
 
+SIZED = '''
+from pydantic import BaseModel
+
+class Glass(BaseModel):
+    ml: int = 250
+
+def nudged_config_model():
+    return Glass
+
+def nudged_register_commands(register, ctx):
+    # The command's options come from the person's config: ctx is the real context.
+    def build(parser):
+        parser.add_argument("glasses", type=int, help=f"glasses of {ctx.config.ml} ml")
+
+    def run(args, ctx):
+        print(f"{args.glasses * ctx.config.ml} ml")
+        return 0
+
+    register("water", "log glasses of water", build, run)
+'''
+
+
+def test_a_plugin_registers_its_commands_with_its_configured_context(
+    private_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = private_home / ".config" / "nudged" / "plugins"
+    folder.mkdir(parents=True)
+    (folder / "sized.py").write_text(textwrap.dedent(SIZED))
+    (private_home / ".config" / "nudged" / "config.toml").write_text(
+        "[plugins.sized]\nml = 300\n")
+    assert main(["water", "2"]) == 0
+    assert capsys.readouterr().out == "600 ml\n"
+    with pytest.raises(SystemExit):
+        main(["water", "--help"])
+    assert "glasses of 300 ml" in capsys.readouterr().out
+
+
 def test_an_unknown_command_still_says_what_the_commands_are(
     capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -566,12 +566,27 @@ def _contacts(store: ReportStore, period: Period, tz: tzinfo, setup: Setup, now:
 
 def _checkins(store: ReportStore, tz: tzinfo, start_at: datetime, end_at: datetime
               ) -> list[Checkin]:
-    found = []
+    # The checkin plugin writes the whole day again when a day is answered twice (or
+    # filled in the next morning with --date): the latest entry about a day is that
+    # day's check-in, and ``day`` says which day it is about.
+    by_day: dict[date, Checkin] = {}
     for at, data in _entries(store, CHECKIN_PLUGIN, CHECKIN_KIND, start_at, end_at):
+        local = at.astimezone(tz)
+        about = _day_of(data.get("day")) or local.date()
         mood, energy, note = read_checkin(data)
         if mood is not None or energy is not None or note:
-            found.append(Checkin(at.astimezone(tz), mood, energy, note))
-    return found
+            by_day[about] = Checkin(datetime.combine(about, local.time(), tz), mood, energy,
+                                    note)
+        else:
+            by_day.pop(about, None)
+    return [by_day[day] for day in sorted(by_day)]
+
+
+def _day_of(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------- words

@@ -1,7 +1,206 @@
-"""``checkin``: (being written)."""
+"""``checkin``: a short evening check-in, mood and energy from 1 to 5, kept locally.
+
+```toml
+[plugins.checkin]
+at = "20:30"                    # when the day's one reminder comes
+days = "mon-sun"                # on these days
+questions = ["mood", "energy"]  # each answered 1 to 5
+remind = true                   # false: no reminders, only `nudged checkin`
+```
+
+Noting how a day went, in two numbers, makes the slow changes of a long recovery
+visible: the weeks that were better than they felt, the evenings that follow short
+nights. So, once a day at ``at`` (only on ``days``), a gentle reminder asks how the
+day was, and ``nudged checkin`` takes the answers at any time (see :mod:`.command`).
+
+The reminder
+    At most one a day, and none on a day that already has a check-in (answered
+    before ``at`` from the terminal: no reminder that evening). It waits while the
+    person is away, like any nudge, for up to :data:`STALE_AFTER`; later it is
+    dropped, not carried into the next day. Its buttons, "OK" and "Not today", both
+    just close it, as does dismissing it or leaving it: nothing comes back, and a
+    day without a check-in is never mentioned, then or later.
+
+    The answers are typed in a terminal for now: nudged's notifications offer only
+    done / snooze / skip buttons, and the reply field needed for a note is missing on
+    many desktops (dunst has none). Once nudged's notifications can carry answer
+    buttons, the reminder becomes one notification per question with five buttons,
+    answered where it appears; :func:`.days.record` is already the one way a
+    check-in is written, whatever it comes from.
+
+What is kept
+    Journal entries of kind ``checkin`` (see :mod:`.days`): the day, the answers, an
+    optional note, and where they came from; in nudged's own database, like
+    everything else, never sent anywhere. A day ends at 04:00, so an answer after
+    midnight is about the evening before. ``ctx.state`` ``reminder`` remembers the
+    day of the last reminder shown and what became of it, for "one a day".
+
+``nudged status`` shows ``checked_in_today``.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from pydantic import StrictBool, field_validator
+
+from nudged import (
+    At,
+    Decision,
+    Nudge,
+    NudgeSpec,
+    PluginConfig,
+    PluginContext,
+    Response,
+    hookimpl,
+)
+from nudged.humanize import DaySet, TimeOfDay
+
+from . import command, words
+from .days import checked_in, day_of
+from .questions import DEFAULT_QUESTIONS, MAX_QUESTIONS, Question, name_problem, question
+
+__all__ = ["CheckinConfig", "CheckinPlugin"]
+
+REMINDER = "reminder"
+#: How late a reminder held while the person was away (or by quiet hours) may still
+#: come; later it is dropped, since the evening has moved on.
+STALE_AFTER = timedelta(hours=2)
+#: ``ctx.state`` key: ``{"day": ISO date, "at": ISO time, "response": ... | None}``.
+STATE_REMINDER = "reminder"
+
+
+class CheckinConfig(PluginConfig):
+    """``[plugins.checkin]``: every key has a default."""
+
+    at: TimeOfDay = time(20, 30)
+    days: DaySet = frozenset(range(7))
+    questions: tuple[str, ...] = DEFAULT_QUESTIONS
+    remind: StrictBool = True
+
+    @field_validator("questions", mode="before")
+    @classmethod
+    def _questions(cls, value: object) -> object:
+        example = '["mood", "energy"]'
+        if isinstance(value, str):
+            raise ValueError(f"{json.dumps(value)} is not a list of questions (put it in "
+                             f"brackets: questions = [{json.dumps(value)}])")
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{value!r} is not a list of questions (write them like "
+                             f"{example})")
+        if not value:
+            raise ValueError(f"needs at least one question, like {example}")
+        seen: set[str] = set()
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"{json.dumps(item, default=str)} is not a question name "
+                                 f'(write it in quotes, like "mood")')
+            problem = name_problem(item)
+            if problem is not None:
+                raise ValueError(problem)
+            if item in seen:
+                raise ValueError(f'"{item}" is listed twice')
+            seen.add(item)
+        if len(value) > MAX_QUESTIONS:
+            raise ValueError(f"{len(value)} questions are more than a check-in needs "
+                             f"(at most {MAX_QUESTIONS}; two or three are plenty)")
+        return tuple(value)
+
+    def asked(self) -> list[Question]:
+        return [question(name) for name in self.questions]
+
 
 class CheckinPlugin:
+    """The evening's one reminder, and ``nudged checkin``.
+
+    Holds no copy of the check-ins: each decision reads the journal afresh, because
+    ``nudged checkin`` writes it from another process while the daemon runs.
+    """
+
+    #: Runs only when the config has a table for it (see docs/hooks.md).
     opt_in = True
+
+    def __init__(self) -> None:
+        self.ctx: PluginContext | None = None
+
+    # -- set-up -----------------------------------------------------------------------
+    @hookimpl
+    def nudged_config_model(self) -> type[CheckinConfig]:
+        return CheckinConfig
+
+    @hookimpl
+    def nudged_startup(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+
+    @hookimpl
+    def nudged_register_nudges(self, register: Callable[[NudgeSpec], None],
+                               ctx: PluginContext) -> None:
+        config = _config(ctx)
+        if not config.remind:
+            return
+        register(NudgeSpec(
+            id=REMINDER,
+            title=words.TITLE,
+            body=words.reminder_body(config.asked()),
+            schedule=At(times=(config.at,), days=config.days),
+            stale_after=STALE_AFTER,
+            buttons=("done", "skip"),
+            labels=dict(words.LABELS),
+        ))
+
+    @hookimpl
+    def nudged_register_commands(self, register: Callable[..., None],
+                                 ctx: PluginContext | None) -> None:
+        """``nudged checkin``, with a flag for each configured question."""
+        register("checkin", command.help_line(ctx), command.builder(command.flags_for(ctx)),
+                 command.run)
+
+    # -- the reminder -------------------------------------------------------------------
+    @hookimpl
+    def nudged_filter_nudge(self, nudge: Nudge, now: datetime,
+                            ctx: PluginContext) -> Decision | None:
+        """One reminder a day, and none once the day has a check-in.
+
+        Never says "allow", so quiet hours and the other filters still have their say.
+        """
+        if nudge.plugin != ctx.name:
+            return None
+        day = day_of(now, ctx.tz)
+        if checked_in(ctx.journal, day, ctx.tz):
+            return Decision.suppress("today's check-in is already noted")
+        last = ctx.state.get(STATE_REMINDER) if ctx.state is not None else None
+        if isinstance(last, dict) and last.get("day") == day.isoformat():
+            return Decision.suppress("one check-in reminder a day, and today's was shown")
+        return None
+
+    @hookimpl
+    def nudged_on_nudge_shown(self, nudge: Nudge, at: datetime, ctx: PluginContext) -> None:
+        if nudge.plugin != ctx.name or ctx.state is None:
+            return
+        ctx.state.set(STATE_REMINDER, {"day": day_of(at, ctx.tz).isoformat(),
+                                       "at": at.isoformat(timespec="seconds"),
+                                       "response": None})
+
+    @hookimpl
+    def nudged_on_response(self, nudge: Nudge, response: Response, at: datetime,
+                           ctx: PluginContext) -> None:
+        """Whatever the answer, nothing more comes today; it is only remembered."""
+        if nudge.plugin != ctx.name or ctx.state is None:
+            return
+        last = ctx.state.get(STATE_REMINDER)
+        if isinstance(last, dict):
+            ctx.state.set(STATE_REMINDER, {**last, "response": response.value})
+
+    # -- status ---------------------------------------------------------------------
+    @hookimpl
+    def nudged_status(self, ctx: PluginContext) -> dict[str, Any]:
+        """``checked_in_today`` (one indexed read of today's journal entries)."""
+        return {"checked_in_today": checked_in(ctx.journal, day_of(ctx.now(), ctx.tz), ctx.tz)}
+
+
+def _config(ctx: PluginContext) -> CheckinConfig:
+    config = ctx.config
+    return config if isinstance(config, CheckinConfig) else CheckinConfig()
