@@ -14,8 +14,9 @@ __version__ = "0.1.0"
 #: The plugin API this nudged offers. A plugin that needs a newer one says so with
 #: ``nudged_api = N`` and gets the status ``needs-newer-nudged`` instead of being run.
 #: 1: the first release of the hooks. 2: ``nudged_status``, ``Decision.hold``,
-#: ``ctx.recheck()`` and ``ctx.desktop``. The history is in docs/hooks.md.
-PLUGIN_API_VERSION = 2
+#: ``ctx.recheck()`` and ``ctx.desktop``. 3: answer buttons (``answer:<word>`` in
+#: ``NudgeSpec.buttons``, ``Answer``). The history is in docs/hooks.md.
+PLUGIN_API_VERSION = 3
 
 _EXPORTS = {
     "hookimpl": "nudged.hookspecs",
@@ -28,6 +29,7 @@ _EXPORTS = {
     "Manual": "nudged.models",
     "Decision": "nudged.models",
     "Response": "nudged.models",
+    "Answer": "nudged.models",
     "NudgedError": "nudged.errors",
     "Focus": "nudged.activity.base",
     "Attribution": "nudged.activity.ledger",
@@ -38,6 +40,7 @@ _EXPORTS = {
 __all__ = [
     "PLUGIN_API_VERSION",
     "ActivityChange",
+    "Answer",
     "At",
     "Attribution",
     "ConfigError",
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
     from nudged.hookspecs import hookimpl
     from nudged.models import (
         ActivityChange,
+        Answer,
         At,
         Decision,
         Every,

@@ -29,7 +29,7 @@ from nudged.activity.session import detect
 from nudged.config import LoadedConfig
 from nudged.desktop import Desktop
 from nudged.errors import ConfigError, NudgedError
-from nudged.models import Response
+from nudged.models import Answer, Response
 from nudged.notify import ConsoleSink, DesktopSink
 from nudged.runtime import PluginSelection, Runtime, build_host, config_problems
 from nudged.scheduler import ClockJumpWatch, NudgeScheduler
@@ -93,7 +93,7 @@ class Daemon:
                      hint="nudged config init writes a commented example there")
         return loaded
 
-    def _respond(self, shown_id: int, response: Response) -> None:
+    def _respond(self, shown_id: int, response: Response | Answer) -> None:
         if self.runtime is not None:
             self.runtime.engine.respond(shown_id, response)
 

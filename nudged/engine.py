@@ -27,7 +27,7 @@ from typing import Protocol
 
 import structlog
 
-from nudged.models import Decision, Nudge, Response, Verdict
+from nudged.models import Answer, Decision, Nudge, Response, Verdict
 from nudged.plugins import PluginHost
 
 log = structlog.get_logger("nudged.engine")
@@ -67,7 +67,8 @@ class Recorder(Protocol):
         until: datetime | None,
     ) -> None: ...
 
-    def record_response(self, shown_id: int, response: Response, at: datetime) -> None: ...
+    def record_response(self, shown_id: int, response: Response | Answer,
+                        at: datetime) -> None: ...
 
 
 class Memory(Protocol):
@@ -110,7 +111,7 @@ class Event:
     by: str = ""
     reason: str = ""
     until: datetime | None = None
-    response: Response | None = None
+    response: Response | Answer | None = None
 
 
 class Engine:
@@ -370,7 +371,8 @@ class Engine:
         self.host.call_each("nudged_on_nudge_shown", nudge=nudge, at=now)
 
     # -- responses ------------------------------------------------------------------
-    def respond(self, shown_id: int, response: Response, *, withdraw: bool = True) -> None:
+    def respond(self, shown_id: int, response: Response | Answer, *,
+                withdraw: bool = True) -> None:
         """The person answered a shown nudge (or it timed out). Later answers are ignored."""
         nudge = self._outstanding.pop(shown_id, None)
         self._shown_at.pop(shown_id, None)

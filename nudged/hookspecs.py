@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from nudged.activity.base import Focus
     from nudged.activity.ledger import Attribution
     from nudged.context import PluginContext
-    from nudged.models import ActivityChange, Decision, Nudge, NudgeSpec, Response
+    from nudged.models import ActivityChange, Answer, Decision, Nudge, NudgeSpec, Response
 
 PROJECT = "nudged"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -104,9 +104,10 @@ def nudged_on_nudge_shown(nudge: Nudge, at: datetime, ctx: PluginContext) -> Non
 
 @hookspec
 def nudged_on_response(
-    nudge: Nudge, response: Response, at: datetime, ctx: PluginContext
+    nudge: Nudge, response: Response | Answer, at: datetime, ctx: PluginContext
 ) -> Awaitable[None] | None:
-    """Observe what became of a shown nudge: done, snooze, skip, dismissed or timed out.
+    """Observe what became of a shown nudge: done, snooze, skip, dismissed or timed out,
+    or one of its own answer buttons (an ``Answer``).
 
     Every implementation is called, after the response is stored. A snoozed nudge
     comes due again after the snooze delay on its own; the plugin does nothing.

@@ -8,6 +8,7 @@ is a filter's answer, and a :class:`Response` is what the person did.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -47,6 +48,9 @@ Schedule = At | Every | Manual
 
 
 BUTTONS = ("done", "snooze", "skip")
+#: A nudge's own answer button: ``answer:`` and a short word, like ``answer:3``.
+ANSWER_PREFIX = "answer:"
+ANSWER_BUTTON = re.compile(r"answer:[a-z0-9][a-z0-9_-]{0,19}\Z")
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,10 @@ class NudgeSpec:
     snooze: timedelta | None = None
 
     def __post_init__(self) -> None:
-        unknown = [b for b in self.buttons if b not in BUTTONS]
+        unknown = [b for b in self.buttons if b not in BUTTONS and not ANSWER_BUTTON.match(b)]
         if unknown:
-            raise ValueError(f"unknown button {unknown[0]!r}; buttons are {', '.join(BUTTONS)}")
+            raise ValueError(f"unknown button {unknown[0]!r}; buttons are {', '.join(BUTTONS)} "
+                             "and answers like answer:3")
         if not self.id:
             raise ValueError("a nudge needs an id")
         odd = [name for name in self.labels if name not in self.buttons]
@@ -158,6 +163,24 @@ class Response(enum.Enum):
     SKIP = "skip"
     DISMISSED = "dismissed"
     TIMED_OUT = "timed_out"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One of a nudge's own answer buttons was pressed: ``Answer("3")`` for the button
+    ``"answer:3"``. ``nudged_on_response`` receives it as ``response``, in place of a
+    :class:`Response`; ``value`` is the button (``"answer:3"``), as stored and shown."""
+
+    word: str
+
+    @property
+    def value(self) -> str:
+        return f"{ANSWER_PREFIX}{self.word}"
+
+    @classmethod
+    def of(cls, button: str) -> Answer:
+        """The answer of the button ``"answer:3"``."""
+        return cls(button.removeprefix(ANSWER_PREFIX))
 
 
 @dataclass(frozen=True)

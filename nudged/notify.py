@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
-from nudged.models import Nudge, Response
+from nudged.models import ANSWER_PREFIX, Answer, Nudge, Response
 
 if TYPE_CHECKING:
     from desktop_notifier import DesktopNotifier
 
 log = structlog.get_logger("nudged.notify")
-Respond = Callable[[int, Response], None]
+Respond = Callable[[int, Response | Answer], None]
 
 LABELS = {"done": "Done", "snooze": "Snooze", "skip": "Skip"}
 RESPONSES = {"done": Response.DONE, "snooze": Response.SNOOZE, "skip": Response.SKIP}
@@ -41,7 +41,7 @@ def snooze_label(snooze: timedelta) -> str:
 def button_labels(nudge: Nudge, snooze: timedelta) -> list[tuple[str, str]]:
     """``(button, label)`` for each of the nudge's buttons, as the desktop shows them:
     the nudge's own label, else "Snooze 10 min" (its snooze, or ``snooze``), else
-    the standard word."""
+    the standard word, else an answer's own word ("3" for ``answer:3``)."""
     labels = []
     for name in nudge.spec.buttons:
         if name in nudge.spec.labels:
@@ -49,9 +49,15 @@ def button_labels(nudge: Nudge, snooze: timedelta) -> list[tuple[str, str]]:
         elif name == "snooze":
             label = snooze_label(nudge.spec.snooze or snooze)
         else:
-            label = LABELS.get(name, name)
+            label = LABELS.get(name, name.removeprefix(ANSWER_PREFIX))
         labels.append((name, label))
     return labels
+
+
+def pressed(button: str) -> Response | Answer:
+    """What pressing ``button`` answers: ``Response.DONE`` for "done", ``Answer("3")``
+    for "answer:3"."""
+    return RESPONSES[button] if button in RESPONSES else Answer.of(button)
 
 
 class ConsoleSink:
@@ -63,10 +69,17 @@ class ConsoleSink:
         self.stream = stream or sys.stdout
         self.interactive = interactive
         self._latest: int | None = None
+        self._answers: dict[str, Answer] = {}
 
     def show(self, nudge: Nudge, shown_id: int) -> None:
         self._latest = shown_id
-        hint = "   (answer: d = done, s = snooze, k = skip, then Enter)" if self.interactive else ""
+        self._answers = {a.word: a for a in map(pressed, nudge.spec.buttons)
+                         if isinstance(a, Answer)}
+        hint = ""
+        if self.interactive and self._answers:
+            hint = f"   (answer: {', '.join(self._answers)}, then Enter)"
+        elif self.interactive:
+            hint = "   (answer: d = done, s = snooze, k = skip, then Enter)"
         print(f"\n  ● {nudge.shown_title}\n    {nudge.shown_body}\n    [{nudge.key}]{hint}",
               file=self.stream, flush=True)
 
@@ -76,10 +89,14 @@ class ConsoleSink:
 
     def answer(self, line: str) -> None:
         """A line typed on the terminal answers the latest nudge."""
-        choice = {"d": "done", "s": "snooze", "k": "skip"}.get(line.strip().lower()[:1])
-        if choice and self._latest is not None:
+        typed = line.strip().lower()
+        answer: Response | Answer | None = self._answers.get(typed)
+        if answer is None:
+            choice = {"d": "done", "s": "snooze", "k": "skip"}.get(typed[:1])
+            answer = RESPONSES[choice] if choice else None
+        if answer is not None and self._latest is not None:
             shown_id, self._latest = self._latest, None
-            self.respond(shown_id, RESPONSES[choice])
+            self.respond(shown_id, answer)
 
 
 class DesktopSink:
@@ -138,10 +155,10 @@ class DesktopSink:
             nonlocal dispatched
             dispatched = True
 
-        def answer(response: Response) -> Callable[[], None]:
+        def answer(response: Response | Answer) -> Callable[[], None]:
             return lambda: self._answered(shown_id, response)
 
-        buttons = [Button(title=label, on_pressed=answer(RESPONSES[name]))
+        buttons = [Button(title=label, on_pressed=answer(pressed(name)))
                    for name, label in button_labels(nudge, self.snooze)]
         try:
             ident = await self._notifier.send(
@@ -226,7 +243,7 @@ class DesktopSink:
         except Exception as exc:  # already closed, or the server is gone
             log.debug("could not close an answered notification", error=str(exc))
 
-    def _answered(self, shown_id: int, response: Response) -> None:
+    def _answered(self, shown_id: int, response: Response | Answer) -> None:
         # Some servers (dunst) leave a notification on screen after a button press.
         # desktop-notifier has already forgotten it by now (``clear()`` would do
         # nothing), so close it by the server's id.

@@ -26,14 +26,15 @@ from nudged.control import Control
 from nudged.engine import Event, later
 from nudged.errors import ConfigError
 from nudged.humanize import Window
-from nudged.models import Nudge, Response
+from nudged.models import Answer, Nudge, Response
 from nudged.runtime import PluginSelection, Runtime
 from nudged.scheduler import SimulatedScheduler
 
 ANSWER_AFTER = timedelta(minutes=1)
-#: How a simulated person answers: a Response (a minute later), a (Response, delay),
-#: or None for "not at all". Tests press buttons this way.
-Responder = Callable[[Nudge, datetime], "Response | tuple[Response, timedelta] | None"]
+#: How a simulated person answers: a Response or an Answer (a minute later), one with
+#: a delay, ``(Response, delay)``, or None for "not at all". Tests press buttons this way.
+Responder = Callable[
+    [Nudge, datetime], "Response | Answer | tuple[Response | Answer, timedelta] | None"]
 RESPONSES = {"done": Response.DONE, "snooze": Response.SNOOZE, "skip": Response.SKIP}
 
 
@@ -87,7 +88,7 @@ class _Capture:
             key=f"answer:{shown_id}",
         )
 
-    def _answer(self, shown_id: int, response: Response) -> None:
+    def _answer(self, shown_id: int, response: Response | Answer) -> None:
         assert self.runtime is not None
         self.runtime.engine.respond(shown_id, response)
 
@@ -114,7 +115,8 @@ class _Capture:
         said = f"deferred by {by} until {until.strftime('%H:%M')}" if until else f"held by {by}"
         self.pending_why.setdefault(nudge.key, []).append(f"{stamp} {said}: {reason}")
 
-    def record_response(self, shown_id: int, response: Response, at: datetime) -> None:
+    def record_response(self, shown_id: int, response: Response | Answer,
+                        at: datetime) -> None:
         item = self.by_shown.get(shown_id)
         if item is not None:
             item.response = response.value

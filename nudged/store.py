@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nudged.errors import StoreError
-from nudged.models import Nudge, Response
+from nudged.models import Answer, Nudge, Response
 
 APPLICATION_ID = 0x6E756467  # "nudg"
 
@@ -221,7 +221,8 @@ class Store:
              _iso(until) if until else None),
         )
 
-    def record_response(self, shown_id: int, response: Response, at: datetime) -> None:
+    def record_response(self, shown_id: int, response: Response | Answer,
+                        at: datetime) -> None:
         self._conn.execute(
             "UPDATE shown SET response = ?, responded_at = ? WHERE id = ? AND response IS NULL",
             (response.value, _iso(at), shown_id),

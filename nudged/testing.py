@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nudged.models import Nudge, Response
+    from nudged.models import Answer, Nudge, Response
     from nudged.plugins import PluginHost
     from nudged.pluginstore import Entry
     from nudged.preview import ActivityRow, PreviewItem, Responder
@@ -191,11 +191,13 @@ def _status(host: PluginHost, plugin: str) -> tuple[str, str]:
 # -- how the person answers ---------------------------------------------------------
 
 
-def _answer(word: str | Response) -> Response | None:
-    from nudged.models import Response
+def _answer(word: str | Response | Answer) -> Response | Answer | None:
+    from nudged.models import ANSWER_BUTTON, Answer, Response
 
-    if isinstance(word, Response):
+    if isinstance(word, Response | Answer):
         return word
+    if ANSWER_BUTTON.match(word):
+        return Answer.of(word)  # one of the nudge's own answer buttons, "answer:3"
     responses = {"done": Response.DONE, "snooze": Response.SNOOZE, "skip": Response.SKIP,
                  "dismiss": Response.DISMISSED, "ignore": None}
     if word not in responses:
@@ -203,7 +205,7 @@ def _answer(word: str | Response) -> Response | None:
     return responses[word]
 
 
-def press(*answers: str | Response, then: str | Response = "done",
+def press(*answers: str | Response | Answer, then: str | Response | Answer = "done",
           after: timedelta = timedelta(minutes=1)) -> Responder:
     """A simulated person who answers the nudges in the order they appear: the first
     with the first answer, the second with the second, and every later one with
@@ -211,13 +213,14 @@ def press(*answers: str | Response, then: str | Response = "done",
 
     An answer is a button (``"done"``, ``"snooze"``, ``"skip"``), ``"dismiss"``
     (closed without a button) or ``"ignore"`` (never answered: it times out after
-    ``[core] notification_timeout``), or a :class:`nudged.Response`. Pass the result as
+    ``[core] notification_timeout``), one of the nudge's own answer buttons
+    (``"answer:3"``), or a :class:`nudged.Response` or :class:`nudged.Answer`. Pass the result as
     ``respond=``: ``simulate(..., respond=press("snooze", "done", then="ignore"))``.
     """
     queue = [_answer(a) for a in answers]
     rest = _answer(then)
 
-    def respond(nudge: Nudge, now: datetime) -> tuple[Response, timedelta] | None:
+    def respond(nudge: Nudge, now: datetime) -> tuple[Response | Answer, timedelta] | None:
         answer = queue.pop(0) if queue else rest
         return None if answer is None else (answer, after)
 

@@ -56,6 +56,7 @@ timezone = "Europe/Berlin"
 at = "20:30"
 days = "mon-sun"
 questions = ["mood", "energy"]
+answer_in = "terminal"
 """
 
 
@@ -500,7 +501,7 @@ def test_the_command_as_its_own_process(tmp_path: Path) -> None:
                          '"mon-fri"? write days like "mon-fri", "sat,sun" or "daily")'),
     ('remind = "no"', 'plugins.checkin.remind: expected true or false, got "no"'),
     ('when = "20:30"', "plugins.checkin.when: unknown key (known keys: at, days, questions, "
-                       "remind)"),
+                       "remind, answer_in)"),
 ])
 def test_config_mistakes_are_one_sentence_with_file_and_line(
     line: str, sentence: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -515,7 +516,8 @@ def test_config_mistakes_are_one_sentence_with_file_and_line(
 def test_an_empty_table_is_enough_and_the_example_is_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert CheckinConfig() == CheckinConfig(questions=("mood", "energy"), remind=True)
+    assert CheckinConfig() == CheckinConfig(questions=("mood", "energy"), remind=True,
+                                            answer_in="notification")
     example = Path(__file__).resolve().parent.parent / "plugins" / NAME / "example.toml"
     assert example.read_text() in (Path(__file__).resolve().parent.parent
                                    / "config.example.toml").read_text()
@@ -573,6 +575,7 @@ def test_the_reminder_reaches_dunst_and_a_check_in_from_the_terminal_is_seen_by_
         [plugins.checkin]
         at = "{later}"
         questions = ["mood", "energy"]
+        answer_in = "terminal"
     """)
     daemon = run_nudged(env, "--config", str(config))
     daemon.wait_event("control interface ready")
@@ -608,5 +611,86 @@ def test_the_reminder_reaches_dunst_and_a_check_in_from_the_terminal_is_seen_by_
     out = nudged("trigger", KEY).stdout
     assert out == (f"{KEY}: suppressed by checkin: today's check-in is already noted "
                    "(`--force` shows it anyway)\n"), out
+    code, _took = daemon.terminate()
+    assert code == 0
+
+
+# --------------------------------------------------------------------- five buttons a question
+
+BUTTONS = """
+[core]
+timezone = "Europe/Berlin"
+[plugins.checkin]
+questions = ["mood", "energy", "sleep_quality"]
+"""
+ASK_ENERGY, ASK_SLEEP = "checkin:ask-energy", "checkin:ask-sleep_quality"
+
+
+def test_five_buttons_a_question_one_question_after_the_other() -> None:
+    sim, _ = live(BUTTONS, days=2, respond=press("answer:3", "answer:4", "answer:2",
+                                                 "dismiss", then="ignore"))
+    assert sim.shown() == [("Mon 20:30", KEY), ("Mon 20:31", ASK_ENERGY),
+                           ("Mon 20:32", ASK_SLEEP), ("Tue 20:30", KEY)]
+    first, second, third, tuesday = sim.seen()
+    assert (first.title, first.body, first.buttons, first.response) == (
+        "How was today?", "Mood: 1 = low, 5 = good.", ("1", "2", "3", "4", "5"), "answer:3")
+    assert (second.title, second.body) == ("And your energy?", "Energy: 1 = drained, 5 = plenty.")
+    assert third.title == "And your sleep quality?"
+    assert tuesday.response == "dismissed"  # and nothing more that evening
+    assert checkins(sim)[-1] == ("Mon 20:33", {
+        "day": "2026-03-02", "answers": {"mood": 3, "energy": 4, "sleep_quality": 2},
+        "note": None, "source": "notification"})
+
+
+def test_the_buttons_and_the_terminal_make_one_check_in() -> None:
+    sim, _ = live(BUTTONS, respond=press("answer:5", "ignore"),
+                  typed=[("2026-03-02 21:00", '--sleep-quality 3 --note "slept in"')])
+    assert sim.shown() == [("Mon 20:30", KEY), ("Mon 20:31", ASK_ENERGY)]
+    assert checkins(sim)[-1][1] == {"day": "2026-03-02", "answers": {"mood": 5, "sleep_quality": 3},
+                                    "note": "slept in", "source": "cli"}
+
+
+@pytest.mark.desktop
+def test_five_buttons_in_dunst_press_three_then_four(
+    desktop: DesktopStack, run_nudged: Callable[..., Nudged],
+) -> None:
+    env = desktop.env()
+    later = (datetime.now(UTC) + timedelta(hours=6)).strftime("%H:%M")
+    config = write_config(env, f"""
+        [core]
+        timezone = "UTC"
+        [plugins.checkin]
+        at = "{later}"
+    """)
+    daemon = run_nudged(env, "--config", str(config))
+    daemon.wait_event("control interface ready")
+    done = subprocess.run([*NUDGED, "trigger", KEY], env=env, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.stdout == f"{KEY}: shown.\n", done.stderr
+    call = nudge_call(desktop, "How was today?", timeout=20)
+    assert (call.body, call.labels) == ("Mood: 1 = low, 5 = good.", ["1", "2", "3", "4", "5"])
+    desktop.dunst.wait_count("displayed", 1)
+    desktop.press("3", nid=call.id)
+    second = nudge_call(desktop, "And your energy?", timeout=20)
+    assert second.labels == ["1", "2", "3", "4", "5"]
+    until(lambda: desktop.dunst.count("displayed") >= 1, 10, "the second question on screen")
+    desktop.press("4", nid=second.id)
+    rows = daemon.wait_shown(lambda rows: len(rows) == 2 and rows[1]["response"] is not None,
+                             what="both answers in the store")
+    assert [(r["nudge_id"], r["response"]) for r in rows] == [
+        ("reminder", "answer:3"), ("ask-energy", "answer:4")]
+
+    def kept() -> dict[str, Any] | None:
+        conn = sqlite3.connect(Path(env["XDG_STATE_HOME"]) / "nudged" / "nudged.db", timeout=5)
+        try:
+            found = conn.execute("SELECT data FROM plugin_journal WHERE plugin = ? "
+                                 "ORDER BY id DESC LIMIT 1", (NAME,)).fetchall()
+        finally:
+            conn.close()
+        data = json.loads(found[0][0]) if found else None
+        return data if data and len(data["answers"]) == 2 else None
+
+    data = until(kept, 10, "the check-in in the journal", daemon.diagnostics)
+    assert (data["answers"], data["source"]) == ({"mood": 3, "energy": 4}, "notification")
     code, _took = daemon.terminate()
     assert code == 0

@@ -43,11 +43,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import StrictBool, field_validator
 
 from nudged import (
+    Answer,
     At,
     Decision,
     Nudge,
@@ -60,12 +61,24 @@ from nudged import (
 from nudged.humanize import DaySet, TimeOfDay
 
 from . import command, words
-from .days import checked_in, day_of
-from .questions import DEFAULT_QUESTIONS, MAX_QUESTIONS, Question, name_problem, question
+from .days import checked_in, day_of, read, record
+from .questions import (
+    DEFAULT_QUESTIONS,
+    MAX_QUESTIONS,
+    SCALE,
+    Question,
+    name_problem,
+    parse_answer,
+    question,
+)
 
 __all__ = ["CheckinConfig", "CheckinPlugin"]
 
 REMINDER = "reminder"
+#: The follow-up questions of the notification flow: ``ask-energy``.
+ASK = "ask-"
+#: The five answer buttons, "1" to "5".
+ANSWERS = tuple(f"answer:{n}" for n in SCALE)
 #: How late a reminder held while the person was away (or by quiet hours) may still
 #: come; later it is dropped, since the evening has moved on.
 STALE_AFTER = timedelta(hours=2)
@@ -80,6 +93,10 @@ class CheckinConfig(PluginConfig):
     days: DaySet = frozenset(range(7))
     questions: tuple[str, ...] = DEFAULT_QUESTIONS
     remind: StrictBool = True
+    #: "notification": five buttons per question, one question after the other;
+    #: "terminal": one reminder that points at `nudged checkin` (for desktops that
+    #: show fewer buttons, like GNOME's three).
+    answer_in: Literal["notification", "terminal"] = "notification"
 
     @field_validator("questions", mode="before")
     @classmethod
@@ -141,15 +158,25 @@ class CheckinPlugin:
         config = _config(ctx)
         if not config.remind:
             return
-        register(NudgeSpec(
-            id=REMINDER,
-            title=words.TITLE,
-            body=words.reminder_body(config.asked()),
-            schedule=At(times=(config.at,), days=config.days),
-            stale_after=STALE_AFTER,
-            buttons=("done", "skip"),
-            labels=dict(words.LABELS),
-        ))
+        schedule = At(times=(config.at,), days=config.days)
+        if config.answer_in == "terminal":
+            register(NudgeSpec(
+                id=REMINDER,
+                title=words.TITLE,
+                body=words.reminder_body(config.asked()),
+                schedule=schedule,
+                stale_after=STALE_AFTER,
+                buttons=("done", "skip"),
+                labels=dict(words.LABELS),
+            ))
+            return
+        first, *others = config.asked()
+        register(NudgeSpec(id=REMINDER, title=words.TITLE, body=words.question_body(first),
+                           schedule=schedule, stale_after=STALE_AFTER, buttons=ANSWERS))
+        for q in others:  # fired one after the other, as each answer comes
+            register(NudgeSpec(id=ASK + q.name, title=words.next_title(q),
+                               body=words.question_body(q), stale_after=STALE_AFTER,
+                               buttons=ANSWERS))
 
     @hookimpl
     def nudged_register_commands(self, register: Callable[..., None],
@@ -169,6 +196,11 @@ class CheckinPlugin:
         if nudge.plugin != ctx.name:
             return None
         day = day_of(now, ctx.tz)
+        if nudge.spec.id.startswith(ASK):  # a question after the first: the same check-in
+            today = read(ctx.journal, day, ctx.tz)
+            if today is not None and nudge.spec.id.removeprefix(ASK) in today.answers:
+                return Decision.suppress("already answered today")
+            return None
         if checked_in(ctx.journal, day, ctx.tz):
             return Decision.suppress("today's check-in is already noted")
         last = ctx.state.get(STATE_REMINDER) if ctx.state is not None else None
@@ -178,21 +210,38 @@ class CheckinPlugin:
 
     @hookimpl
     def nudged_on_nudge_shown(self, nudge: Nudge, at: datetime, ctx: PluginContext) -> None:
-        if nudge.plugin != ctx.name or ctx.state is None:
+        if nudge.plugin != ctx.name or ctx.state is None or nudge.spec.id != REMINDER:
             return
         ctx.state.set(STATE_REMINDER, {"day": day_of(at, ctx.tz).isoformat(),
                                        "at": at.isoformat(timespec="seconds"),
                                        "response": None})
 
     @hookimpl
-    def nudged_on_response(self, nudge: Nudge, response: Response, at: datetime,
+    def nudged_on_response(self, nudge: Nudge, response: Response | Answer, at: datetime,
                            ctx: PluginContext) -> None:
-        """Whatever the answer, nothing more comes today; it is only remembered."""
-        if nudge.plugin != ctx.name or ctx.state is None:
+        """An answer button: keep the answer and ask the next question. Anything else
+        (dismissed, left): nothing more comes today; it is only remembered."""
+        if nudge.plugin != ctx.name:
+            return
+        if isinstance(response, Answer):
+            self._answered(nudge, response, at, ctx)
+        if ctx.state is None or nudge.spec.id != REMINDER:
             return
         last = ctx.state.get(STATE_REMINDER)
         if isinstance(last, dict):
             ctx.state.set(STATE_REMINDER, {**last, "response": response.value})
+
+    def _answered(self, nudge: Nudge, answer: Answer, at: datetime, ctx: PluginContext) -> None:
+        asked = _config(ctx).asked()
+        name = asked[0].name if nudge.spec.id == REMINDER else nudge.spec.id.removeprefix(ASK)
+        value = parse_answer(answer.word)
+        if value is None or ctx.journal is None:
+            return
+        record(ctx.journal, at, day_of(at, ctx.tz), ctx.tz, {name: value}, None,
+               source="notification")
+        names = [q.name for q in asked]
+        if name in names and names.index(name) + 1 < len(names):
+            ctx.fire(ASK + names[names.index(name) + 1])
 
     # -- status ---------------------------------------------------------------------
     @hookimpl

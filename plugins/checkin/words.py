@@ -34,6 +34,16 @@ def reminder_body(questions: Sequence[Question]) -> str:
             "in a terminal. Skipping a day is fine too.")
 
 
+def question_body(q: Question) -> str:
+    """A question of the notification flow: ``Mood: 1 = low, 5 = good.``"""
+    return f"{q.label}: {q.hint}."
+
+
+def next_title(q: Question) -> str:
+    """``And your energy?``"""
+    return f"And your {q.words}?"
+
+
 def day_words(day: date, today: date) -> str:
     """``today (Wed 4 Mar)``, ``yesterday (Tue 3 Mar)``, ``Mon 2 Mar``."""
     shown = f"{day:%a} {day.day} {day:%b}"
