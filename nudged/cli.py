@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nudged import __version__, datacli, remote
+from nudged import __version__, datacli, gnomecli, remote
 
 EPILOG = """\
 Quick tour:
@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     remote.add_parsers(sub)
     datacli.add_parsers(sub)
+    gnomecli.add_parsers(sub)
 
     svc = sub.add_parser("service", help="install the systemd user service")
     svc_sub = svc.add_subparsers(dest="service_command", metavar="ACTION", required=True)
@@ -430,4 +431,5 @@ COMMANDS = {
     "usage": cmd_usage,
     **remote.COMMANDS,
     **datacli.COMMANDS,
+    **gnomecli.COMMANDS,
 }

@@ -240,6 +240,13 @@ SYMLINK = 0o120000
     "nudged_plugins/__init__.py",
     *(f"nudged_plugins/{folder}/__init__.py" for folder in PLUGIN_FOLDERS),
     "nudged/py.typed",
+    # What nudged installs into the desktop: the GNOME Shell extension, the KWin
+    # script, and the templates of `nudged plugins new`.
+    "nudged/data/gnome-shell/nudged-focus@nudged.github.io/focus.js",
+    "nudged/data/kwin/nudged-focus/contents/code/main.js",
+    "nudged/data/kwin/nudged-focus/metadata.json",
+    *(f"nudged/data/scaffold/{p.name}" for p in sorted(
+        (REPO / "nudged" / "data" / "scaffold").glob("*.tmpl"))),
 ])
 def test_the_wheel_contains_the_built_in_plugins(wheel: zipfile.ZipFile, member: str) -> None:
     assert member in wheel.namelist(), f"{member} is missing from the wheel"

@@ -97,6 +97,12 @@ SESSION_BUS = ("DBUS_SESSION_BUS_ADDRESS",)
 KNOWN_SOURCES: tuple[Candidate | str, ...] = (
     Candidate("nudged.activity.mutter:MutterIdleSource", "mutter", frozenset({IDLE}),
               ANY_SESSION, SESSION_BUS),
+    # The compositors' own view of the focus (priority 10): on GNOME and KDE under
+    # Wayland the only one there is. (On X11 the x11 source sees the focus, and more.)
+    Candidate("nudged.activity.gnome:GnomeShellFocusSource", "gnome-shell",
+              frozenset({FOCUS, TITLE}), WAYLAND, SESSION_BUS),
+    Candidate("nudged.activity.kwin:KWinScriptSource", "kwin-script",
+              frozenset({FOCUS, TITLE}), WAYLAND, SESSION_BUS),
     Candidate("nudged.activity.wayland:WaylandIdleSource", "wayland-idle", frozenset({IDLE}),
               WAYLAND, ("WAYLAND_DISPLAY",)),
     Candidate("nudged.activity.wayland:WlrForeignToplevelSource", "wlr-toplevel",
