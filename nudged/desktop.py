@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
@@ -25,7 +26,28 @@ if TYPE_CHECKING:
 log = structlog.get_logger("nudged.desktop")
 CONNECT_TIMEOUT = 3.0
 
-__all__ = ["Desktop"]
+__all__ = ["Desktop", "NotificationServer"]
+
+#: Notification servers known to show fewer action buttons than a nudge may offer.
+#: GNOME Shell shows three; the freedesktop spec has no way to ask.
+FEW_BUTTONS = {"gnome-shell": 3}
+
+
+@dataclass(frozen=True)
+class NotificationServer:
+    """Who shows the person's notifications (``GetServerInformation``) and what it
+    says it can do (``GetCapabilities``: "actions", "body", "inline-reply", ...)."""
+
+    name: str
+    vendor: str
+    version: str
+    capabilities: frozenset[str]
+
+    def shows_buttons(self, count: int) -> bool:
+        """Whether a notification with ``count`` buttons shows all of them."""
+        if "actions" not in self.capabilities:
+            return False
+        return count <= FEW_BUTTONS.get(self.name.lower(), count)
 
 
 class Desktop:
@@ -69,6 +91,31 @@ class Desktop:
             return None
         self._bus = bus
         return bus
+
+    async def notification_server(self) -> NotificationServer | None:
+        """The notification server on the session bus now, or ``None`` (no bus, no
+        server, or no answer within a second)."""
+        from dbus_fast import Message
+
+        from nudged.dbus import bus_call
+
+        bus = await self.session_bus()
+        if bus is None:
+            return None
+
+        def ask(member: str) -> Message:
+            return Message(destination="org.freedesktop.Notifications",
+                           path="/org/freedesktop/Notifications",
+                           interface="org.freedesktop.Notifications", member=member)
+
+        try:
+            name, vendor, version, _spec = await bus_call(bus, ask("GetServerInformation"), 1.0)
+            capabilities = await bus_call(bus, ask("GetCapabilities"), 1.0)
+        except Exception as exc:
+            log.info("no notification server answered", error=f"{type(exc).__name__}: {exc}")
+            return None
+        return NotificationServer(str(name), str(vendor), str(version),
+                                  frozenset(str(c) for c in capabilities[0]))
 
     async def close(self) -> None:
         """Disconnect (the daemon calls this last, after every plugin stopped)."""

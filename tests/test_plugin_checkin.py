@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from nudged_plugins.checkin import STALE_AFTER, CheckinConfig, CheckinPlugin, command, words
 from nudged_plugins.checkin.days import DAY_ENDS, CheckIn, day_of
 from nudged_plugins.checkin.questions import KNOWN, question
@@ -36,6 +37,7 @@ from nudged_plugins.quiet import QuietHoursPlugin
 from nudged import PluginContext
 from nudged.cli import main
 from nudged.config import default_config_path
+from nudged.desktop import NotificationServer
 from nudged.store import Store, default_db_path
 from nudged.testing import Simulation, press, simulate
 from tests.test_daemon_desktop import desktop, nudge_call
@@ -517,7 +519,7 @@ def test_an_empty_table_is_enough_and_the_example_is_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert CheckinConfig() == CheckinConfig(questions=("mood", "energy"), remind=True,
-                                            answer_in="notification")
+                                            answer_in="auto")
     example = Path(__file__).resolve().parent.parent / "plugins" / NAME / "example.toml"
     assert example.read_text() in (Path(__file__).resolve().parent.parent
                                    / "config.example.toml").read_text()
@@ -557,6 +559,44 @@ def test_every_word_is_gentle() -> None:
         "If you like, note your mood, energy, sleep quality, anxiety and focus from 1 to 5: "
         "run nudged checkin in a terminal. Skipping a day is fine too.")
     assert DAY_ENDS.hour == 4
+
+
+class FakeDesktop:
+    """Stands in for ``ctx.desktop``: a notification server that says who it is."""
+
+    def __init__(self, server: NotificationServer | None) -> None:
+        self.server = server
+
+    async def notification_server(self) -> NotificationServer | None:
+        return self.server
+
+
+@pytest.mark.parametrize(("server", "flow"), [
+    (NotificationServer("dunst", "knopwob", "1.9.0", frozenset({"actions", "body"})),
+     "notification"),
+    # GNOME Shell shows three buttons: the reminder points at the terminal instead.
+    (NotificationServer("gnome-shell", "GNOME", "43.9", frozenset({"actions", "body"})),
+     "terminal"),
+    (NotificationServer("plain", "x", "1", frozenset({"body"})), "terminal"),
+    (None, "terminal"),
+])
+def test_auto_asks_in_the_notification_only_where_five_buttons_show(
+    server: NotificationServer | None, flow: str,
+) -> None:
+    import asyncio
+
+    from nudged.context import PluginContext as Context
+
+    ctx = Context(name=NAME, config=CheckinConfig(), tz=UTC, log=structlog.get_logger(),
+                  _now=lambda: datetime.now(UTC), desktop=FakeDesktop(server))  # type: ignore[arg-type]
+    plugin = CheckinPlugin()
+    asyncio.run(plugin.nudged_startup(ctx))
+    assert plugin.flow == flow
+    found: list[Any] = []
+    plugin.nudged_register_nudges(found.append, ctx)
+    assert found[0].buttons == (
+        ("answer:1", "answer:2", "answer:3", "answer:4", "answer:5") if flow == "notification"
+        else ("done", "skip"))
 
 
 # --------------------------------------------------------------------------- the desktop
@@ -664,6 +704,8 @@ def test_five_buttons_in_dunst_press_three_then_four(
     """)
     daemon = run_nudged(env, "--config", str(config))
     daemon.wait_event("control interface ready")
+    # answer_in = "auto": dunst says it shows actions, and shows all five.
+    daemon.wait_event("check-in answers", flow="notification", server="dunst")
     done = subprocess.run([*NUDGED, "trigger", KEY], env=env, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
     assert done.stdout == f"{KEY}: shown.\n", done.stderr

@@ -95,8 +95,9 @@ class CheckinConfig(PluginConfig):
     remind: StrictBool = True
     #: "notification": five buttons per question, one question after the other;
     #: "terminal": one reminder that points at `nudged checkin` (for desktops that
-    #: show fewer buttons, like GNOME's three).
-    answer_in: Literal["notification", "terminal"] = "notification"
+    #: show fewer buttons, like GNOME's three); "auto": the first where the
+    #: notification server shows five buttons, else the second.
+    answer_in: Literal["auto", "notification", "terminal"] = "auto"
 
     @field_validator("questions", mode="before")
     @classmethod
@@ -142,6 +143,8 @@ class CheckinPlugin:
 
     def __init__(self) -> None:
         self.ctx: PluginContext | None = None
+        #: Where the questions are answered: "notification" or "terminal".
+        self.flow = "notification"
 
     # -- set-up -----------------------------------------------------------------------
     @hookimpl
@@ -149,8 +152,12 @@ class CheckinPlugin:
         return CheckinConfig
 
     @hookimpl
-    def nudged_startup(self, ctx: PluginContext) -> None:
+    async def nudged_startup(self, ctx: PluginContext) -> None:
         self.ctx = ctx
+        config = _config(ctx)
+        self.flow = config.answer_in
+        if self.flow == "auto":
+            self.flow = await choose_flow(ctx)
 
     @hookimpl
     def nudged_register_nudges(self, register: Callable[[NudgeSpec], None],
@@ -159,7 +166,7 @@ class CheckinPlugin:
         if not config.remind:
             return
         schedule = At(times=(config.at,), days=config.days)
-        if config.answer_in == "terminal":
+        if self.flow == "terminal":
             register(NudgeSpec(
                 id=REMINDER,
                 title=words.TITLE,
@@ -253,3 +260,17 @@ class CheckinPlugin:
 def _config(ctx: PluginContext) -> CheckinConfig:
     config = ctx.config
     return config if isinstance(config, CheckinConfig) else CheckinConfig()
+
+
+async def choose_flow(ctx: PluginContext) -> str:
+    """"notification" where the person's notification server shows five buttons,
+    "terminal" where it shows fewer (GNOME Shell: three) or there is none. Without a
+    desktop (previews, tests) the buttons, as most servers show them."""
+    if ctx.desktop is None:
+        return "notification"
+    server = await ctx.desktop.notification_server()
+    flow = "notification" if server is not None and server.shows_buttons(len(ANSWERS)) \
+        else "terminal"
+    ctx.log.info("check-in answers", flow=flow,
+                 server=server.name if server is not None else "none")
+    return flow
