@@ -73,6 +73,9 @@ class NudgeSpec:
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     #: How long "snooze" waits for this nudge (None: ``[core] snooze``).
     snooze: timedelta | None = None
+    #: A free-text field with this label, where the notification server has one
+    #: ("inline-reply": KDE Plasma); the text comes back as ``Answer("reply", text)``.
+    reply: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [b for b in self.buttons if b not in BUTTONS and not ANSWER_BUTTON.match(b)]
@@ -168,10 +171,14 @@ class Response(enum.Enum):
 @dataclass(frozen=True)
 class Answer:
     """One of a nudge's own answer buttons was pressed: ``Answer("3")`` for the button
-    ``"answer:3"``. ``nudged_on_response`` receives it as ``response``, in place of a
-    :class:`Response`; ``value`` is the button (``"answer:3"``), as stored and shown."""
+    ``"answer:3"``, or text was typed in its reply field: ``Answer("reply", text)``.
+    ``nudged_on_response`` receives it as ``response``, in place of a
+    :class:`Response`; ``value`` is the button (``"answer:3"``), as stored and shown
+    (the text is not stored by nudged: the plugin keeps what it needs)."""
 
     word: str
+    #: What the person typed, for ``Answer("reply", text)`` (see ``NudgeSpec.reply``).
+    text: str | None = None
 
     @property
     def value(self) -> str:

@@ -141,7 +141,7 @@ class DesktopSink:
             log.debug("could not withdraw notification", error=str(exc))
 
     async def _send(self, nudge: Nudge, shown_id: int) -> None:
-        from desktop_notifier import Button
+        from desktop_notifier import Button, ReplyField
 
         if self._notifier is None:
             self._notifier = self._make_notifier()
@@ -160,11 +160,17 @@ class DesktopSink:
 
         buttons = [Button(title=label, on_pressed=answer(pressed(name)))
                    for name, label in button_labels(nudge, self.snooze)]
+        reply = None
+        if nudge.spec.reply:  # shown only where the server has an inline reply field
+            reply = ReplyField(
+                title=nudge.spec.reply, button_title="Save",
+                on_replied=lambda text: self._answered(shown_id, Answer("reply", text)))
         try:
             ident = await self._notifier.send(
                 title=nudge.shown_title,
                 message=nudge.shown_body,
                 buttons=buttons,
+                reply_field=reply,
                 on_dispatched=on_dispatched,
                 on_dismissed=answer(Response.DISMISSED),
                 timeout=-1,

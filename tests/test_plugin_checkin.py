@@ -592,6 +592,7 @@ def test_auto_asks_in_the_notification_only_where_five_buttons_show(
     plugin = CheckinPlugin()
     asyncio.run(plugin.nudged_startup(ctx))
     assert plugin.flow == flow
+    assert plugin.note_field is False  # none of these has a reply field
     found: list[Any] = []
     plugin.nudged_register_nudges(found.append, ctx)
     assert found[0].buttons == (
@@ -736,3 +737,92 @@ def test_five_buttons_in_dunst_press_three_then_four(
     assert (data["answers"], data["source"]) == ({"mood": 3, "energy": 4}, "notification")
     code, _took = daemon.terminate()
     assert code == 0
+
+
+class FakePlasma:
+    """tests/fake_notifications.py as a child process: a notification server with a
+    reply field (KDE's protocol), told on stdin to press a button or send a reply."""
+
+    def __init__(self, address: str, workdir: Path) -> None:
+        self.out_path = workdir / "fake-notifications.jsonl"
+        script = Path(__file__).resolve().parent / "fake_notifications.py"
+        with open(self.out_path, "w") as out:
+            self.proc = subprocess.Popen([sys.executable, str(script), address], text=True,
+                                         stdin=subprocess.PIPE, stdout=out)
+        until(lambda: any(e.get("ready") for e in self.events()), 10, "the fake server")
+
+    def events(self) -> list[dict[str, Any]]:
+        text = self.out_path.read_text()
+        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+
+    def shown(self, summary: str) -> dict[str, Any]:
+        return until(lambda: next((e for e in self.events() if e.get("summary") == summary),
+                                  None), 15, f"{summary!r} on the fake server")
+
+    def tell(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def press(self, shown: dict[str, Any], label: str) -> None:
+        pairs = dict(zip(shown["actions"][1::2], shown["actions"][0::2], strict=True))
+        self.tell(f"invoke {shown['id']} {pairs[label]}")
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def test_where_the_server_has_a_reply_field_the_note_is_typed_in_the_notification(
+    tmp_path: Path, run_nudged: Callable[..., Nudged],
+) -> None:
+    from tests.test_daemon_service import private_env
+    from tests.testbed import SessionBus, require_dbus_daemon
+
+    require_dbus_daemon()
+    with SessionBus(tmp_path / "bus") as bus:
+        env = {**private_env(tmp_path / "home"), **bus.env()}
+        server = FakePlasma(bus.address, tmp_path)
+        try:
+            later = (datetime.now(UTC) + timedelta(hours=6)).strftime("%H:%M")
+            config = write_config(env, f"""
+                [core]
+                timezone = "UTC"
+                [plugins.checkin]
+                at = "{later}"
+            """)
+            daemon = run_nudged(env, "--config", str(config))
+            daemon.wait_event("check-in answers", flow="notification", server="Plasma")
+            daemon.wait_event("control interface ready")
+            done = subprocess.run([*NUDGED, "trigger", KEY], env=env, capture_output=True,
+                                  text=True, timeout=60, stdin=subprocess.DEVNULL)
+            assert done.stdout == f"{KEY}: shown.\n", done.stderr
+            server.press(server.shown("How was today?"), "2")
+            server.press(server.shown("And your energy?"), "3")
+            note = server.shown("Anything to add?")
+            # The reply field, as KDE shows it: the field's label and its button.
+            assert note["actions"][-2:] == ["inline-reply", "A note"]
+            assert note["hints"]["x-kde-reply-submit-button-text"] == "Save"
+            server.tell(f"reply {note['id']} slept badly,   but walked at lunch")
+
+            def kept() -> dict[str, Any] | None:
+                conn = sqlite3.connect(Path(env["XDG_STATE_HOME"]) / "nudged" / "nudged.db",
+                                       timeout=5)
+                try:
+                    found = conn.execute("SELECT data FROM plugin_journal WHERE plugin = ? "
+                                         "ORDER BY id DESC LIMIT 1", (NAME,)).fetchall()
+                finally:
+                    conn.close()
+                data = json.loads(found[0][0]) if found else None
+                return data if data and data.get("note") else None
+
+            data = until(kept, 10, "the note in the journal", daemon.diagnostics)
+            assert (data["answers"], data["note"], data["source"]) == (
+                {"mood": 2, "energy": 3}, "slept badly, but walked at lunch", "notification")
+            rows = daemon.wait_shown(lambda rows: len(rows) == 3 and rows[2]["response"])
+            assert [(r["nudge_id"], r["response"]) for r in rows] == [
+                ("reminder", "answer:2"), ("ask-energy", "answer:3"), ("note", "answer:reply")]
+        finally:
+            server.stop()

@@ -58,6 +58,7 @@ from nudged import (
     Response,
     hookimpl,
 )
+from nudged.desktop import NotificationServer
 from nudged.humanize import DaySet, TimeOfDay
 
 from . import command, words
@@ -79,6 +80,8 @@ REMINDER = "reminder"
 ASK = "ask-"
 #: The five answer buttons, "1" to "5".
 ANSWERS = tuple(f"answer:{n}" for n in SCALE)
+#: The note after the answers, asked only where the server has a reply field.
+NOTE = "note"
 #: How late a reminder held while the person was away (or by quiet hours) may still
 #: come; later it is dropped, since the evening has moved on.
 STALE_AFTER = timedelta(hours=2)
@@ -145,6 +148,8 @@ class CheckinPlugin:
         self.ctx: PluginContext | None = None
         #: Where the questions are answered: "notification" or "terminal".
         self.flow = "notification"
+        #: The notification server has a reply field: a note is asked for there too.
+        self.note_field = False
 
     # -- set-up -----------------------------------------------------------------------
     @hookimpl
@@ -155,9 +160,12 @@ class CheckinPlugin:
     async def nudged_startup(self, ctx: PluginContext) -> None:
         self.ctx = ctx
         config = _config(ctx)
+        server = await ctx.desktop.notification_server() if ctx.desktop is not None else None
         self.flow = config.answer_in
         if self.flow == "auto":
-            self.flow = await choose_flow(ctx)
+            self.flow = choose_flow(ctx, server)
+        self.note_field = (self.flow == "notification" and server is not None
+                           and "inline-reply" in server.capabilities)
 
     @hookimpl
     def nudged_register_nudges(self, register: Callable[[NudgeSpec], None],
@@ -184,6 +192,10 @@ class CheckinPlugin:
             register(NudgeSpec(id=ASK + q.name, title=words.next_title(q),
                                body=words.question_body(q), stale_after=STALE_AFTER,
                                buttons=ANSWERS))
+        if self.note_field:
+            register(NudgeSpec(id=NOTE, title=words.NOTE_TITLE, body=words.NOTE_BODY,
+                               stale_after=STALE_AFTER, buttons=("done",),
+                               labels=dict(words.NOTE_LABELS), reply=words.NOTE_FIELD))
 
     @hookimpl
     def nudged_register_commands(self, register: Callable[..., None],
@@ -207,6 +219,11 @@ class CheckinPlugin:
             today = read(ctx.journal, day, ctx.tz)
             if today is not None and nudge.spec.id.removeprefix(ASK) in today.answers:
                 return Decision.suppress("already answered today")
+            return None
+        if nudge.spec.id == NOTE:  # after the answers: the same check-in
+            today = read(ctx.journal, day, ctx.tz)
+            if today is not None and today.note:
+                return Decision.suppress("today's note is already there")
             return None
         if checked_in(ctx.journal, day, ctx.tz):
             return Decision.suppress("today's check-in is already noted")
@@ -239,6 +256,12 @@ class CheckinPlugin:
             ctx.state.set(STATE_REMINDER, {**last, "response": response.value})
 
     def _answered(self, nudge: Nudge, answer: Answer, at: datetime, ctx: PluginContext) -> None:
+        if nudge.spec.id == NOTE:
+            note = " ".join((answer.text or "").split())
+            if answer.word == "reply" and note and ctx.journal is not None:
+                record(ctx.journal, at, day_of(at, ctx.tz), ctx.tz, {}, note,
+                       source="notification")
+            return
         asked = _config(ctx).asked()
         name = asked[0].name if nudge.spec.id == REMINDER else nudge.spec.id.removeprefix(ASK)
         value = parse_answer(answer.word)
@@ -249,6 +272,8 @@ class CheckinPlugin:
         names = [q.name for q in asked]
         if name in names and names.index(name) + 1 < len(names):
             ctx.fire(ASK + names[names.index(name) + 1])
+        elif name in names and self.note_field:
+            ctx.fire(NOTE)
 
     # -- status ---------------------------------------------------------------------
     @hookimpl
@@ -262,13 +287,12 @@ def _config(ctx: PluginContext) -> CheckinConfig:
     return config if isinstance(config, CheckinConfig) else CheckinConfig()
 
 
-async def choose_flow(ctx: PluginContext) -> str:
+def choose_flow(ctx: PluginContext, server: NotificationServer | None) -> str:
     """"notification" where the person's notification server shows five buttons,
     "terminal" where it shows fewer (GNOME Shell: three) or there is none. Without a
     desktop (previews, tests) the buttons, as most servers show them."""
     if ctx.desktop is None:
         return "notification"
-    server = await ctx.desktop.notification_server()
     flow = "notification" if server is not None and server.shows_buttons(len(ANSWERS)) \
         else "terminal"
     ctx.log.info("check-in answers", flow=flow,

@@ -39,6 +39,13 @@ def question_body(q: Question) -> str:
     return f"{q.label}: {q.hint}."
 
 
+#: The note after the last answer, where the notification server has a reply field.
+NOTE_TITLE = "Anything to add?"
+NOTE_BODY = "A few words for your notes, if you like."
+NOTE_FIELD = "A note"
+NOTE_LABELS = {"done": "No, thanks"}
+
+
 def next_title(q: Question) -> str:
     """``And your energy?``"""
     return f"And your {q.words}?"
