@@ -154,6 +154,14 @@ def _plugin_command(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     except NudgedError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
+    first = next((a for a in argv if not a.startswith("-")), "")
+    if first not in {c.name for c in found}:
+        off = commands.switched_off(known.config).get(first)
+        if off is not None:
+            print(f"nudged: `nudged {first}` belongs to the {first} plugin, which is not "
+                  f"running: {off}", file=sys.stderr)
+            store.close()
+            return 2
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for command in found:
         sp = sub.add_parser(command.name, help=f"{command.help} (plugin {command.plugin})")

@@ -81,3 +81,10 @@ def discover(config_path: Path | None = None) -> tuple[list[PluginCommand], _Laz
             structlog.get_logger("nudged.commands").warning(
                 "plugin could not add its commands", plugin=record.name, error=_describe(exc))
     return commands, store
+
+
+def switched_off(config_path: Path | None = None) -> dict[str, str]:
+    """Installed plugins that do not run, by name, with why: a command named like one
+    of them is most likely that plugin's (``nudged checkin`` while it is off)."""
+    host, _ = build_host(configmod.load(config_path), os.environ)
+    return {r.name: r.reason for r in host.records.values() if not r.active}

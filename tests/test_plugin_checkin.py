@@ -826,3 +826,14 @@ def test_where_the_server_has_a_reply_field_the_note_is_typed_in_the_notificatio
                 ("reminder", "answer:2"), ("ask-energy", "answer:3"), ("note", "answer:reply")]
         finally:
             server.stop()
+
+
+def test_without_its_table_nudged_checkin_says_how_to_turn_it_on(
+    home_store: Store, capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_home_config("[core]\ntimezone = \"UTC\"\n")
+    assert main(["checkin", "--mood", "3"]) == 2
+    assert capsys.readouterr().err == (
+        "nudged: `nudged checkin` belongs to the checkin plugin, which is not running: "
+        "opt-in: add a [plugins.checkin] table to turn it on\n")
+    assert journal(home_store) == []
