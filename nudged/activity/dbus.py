@@ -175,6 +175,11 @@ class BusSource(ActivitySource):
         self._unwatch: Callable[[], None] | None = None
         self._stopping = False
         self._tasks = TaskGroup(self.name, self._task_failed)
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """A subclass's own attributes (what it knows of its peer), set up here rather
+        than in an ``__init__`` of its own that would repeat this signature."""
 
     # -- probe --------------------------------------------------------------------------
     @classmethod

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from dbus_fast import BusType, Message, MessageType
@@ -37,7 +36,6 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 
 from nudged.activity.base import (
-    ActivitySink,
     Capability,
     Focus,
     Health,
@@ -45,7 +43,7 @@ from nudged.activity.base import (
     Session,
     SessionType,
 )
-from nudged.activity.common import LastFocus, utcnow
+from nudged.activity.common import LastFocus
 from nudged.activity.dbus import (
     CALL_TIMEOUT,
     DBUS_NAME,
@@ -191,17 +189,7 @@ class GnomeShellFocusSource(BusSource):
     unavailable: ClassVar[type[NudgedError]] = GnomeShellUnavailable
     question_failed: ClassVar[str] = "GNOME Shell focus question failed"
 
-    def __init__(
-        self,
-        session: Session,
-        sink: ActivitySink,
-        idle_after: timedelta,
-        wanted: frozenset[Capability] | None = None,
-        *,
-        now: Callable[[], datetime] = utcnow,
-        call_timeout: float = CALL_TIMEOUT,
-    ) -> None:
-        super().__init__(session, sink, idle_after, wanted, now=now, call_timeout=call_timeout)
+    def _init_state(self) -> None:
         self._owner: str | None = None
         self._applied = 0  # serial of the newest message from the extension applied
         self._last_focus = LastFocus()

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,7 +36,6 @@ from dbus_fast.constants import NameFlag, RequestNameReply
 from dbus_fast.errors import DBusError
 
 from nudged.activity.base import (
-    ActivitySink,
     Capability,
     Focus,
     Health,
@@ -45,9 +43,8 @@ from nudged.activity.base import (
     Session,
     SessionType,
 )
-from nudged.activity.common import LastFocus, utcnow
+from nudged.activity.common import LastFocus
 from nudged.activity.dbus import (
-    CALL_TIMEOUT,
     DBUS_NAME,
     BusSource,
     bus_call,
@@ -143,17 +140,7 @@ class KWinScriptSource(BusSource):
     unavailable: ClassVar[type[NudgedError]] = KWinUnavailable
     question_failed: ClassVar[str] = "KWin script question failed"
 
-    def __init__(
-        self,
-        session: Session,
-        sink: ActivitySink,
-        idle_after: timedelta,
-        wanted: frozenset[Capability] | None = None,
-        *,
-        now: Callable[[], datetime] = utcnow,
-        call_timeout: float = CALL_TIMEOUT,
-    ) -> None:
-        super().__init__(session, sink, idle_after, wanted, now=now, call_timeout=call_timeout)
+    def _init_state(self) -> None:
         self._owner: str | None = None  # KWin's unique name while we run
         self._named = False
         self._loaded = False

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
 
@@ -29,7 +29,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 from dbus_fast.introspection import Node
 
-from nudged.activity.base import ActivitySink, Capability, Health, Probe, Session
+from nudged.activity.base import Capability, Health, Probe, Session
 from nudged.activity.common import utcnow
 from nudged.activity.dbus import (
     CALL_TIMEOUT,
@@ -243,17 +243,7 @@ class LogindSource(BusSource):
     unavailable: ClassVar[type[NudgedError]] = LogindUnavailable
     question_failed: ClassVar[str] = "logind re-query failed"
 
-    def __init__(
-        self,
-        session: Session,
-        sink: ActivitySink,
-        idle_after: timedelta,
-        wanted: frozenset[Capability] | None = None,
-        *,
-        now: Callable[[], datetime] = utcnow,
-        call_timeout: float = CALL_TIMEOUT,
-    ) -> None:
-        super().__init__(session, sink, idle_after, wanted, now=now, call_timeout=call_timeout)
+    def _init_state(self) -> None:
         self.session_path: str | None = None
         self._session_props: Any = None
         self._locked: bool | None = None

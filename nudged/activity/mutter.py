@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -45,10 +44,8 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusError
 from dbus_fast.introspection import Node
 
-from nudged.activity.base import ActivitySink, Capability, Health, Probe, Session
-from nudged.activity.common import utcnow
+from nudged.activity.base import Capability, Health, Probe, Session
 from nudged.activity.dbus import (
-    CALL_TIMEOUT,
     DBUS_NAME,
     BusSource,
     bus_reply,
@@ -122,17 +119,7 @@ class MutterIdleSource(BusSource):
     unavailable: ClassVar[type[NudgedError]] = MutterUnavailable
     question_failed: ClassVar[str] = "mutter idle question failed"
 
-    def __init__(
-        self,
-        session: Session,
-        sink: ActivitySink,
-        idle_after: timedelta,
-        wanted: frozenset[Capability] | None = None,
-        *,
-        now: Callable[[], datetime] = utcnow,
-        call_timeout: float = CALL_TIMEOUT,
-    ) -> None:
-        super().__init__(session, sink, idle_after, wanted, now=now, call_timeout=call_timeout)
+    def _init_state(self) -> None:
         self._owner: str | None = None  # mutter's unique name while we run
         self._idle_watch: int | None = None
         self._active_watch: int | None = None
