@@ -2543,18 +2543,25 @@ class KWin:
 
     ``/usr/bin/kwin_wayland`` carries file capabilities that containers refuse to
     execute, so a copy (a plain copy drops them) under the same name is run.
-    No session bus: KWin complains in its log and works.
+    Without ``session``, no session bus: KWin complains in its log and works. With
+    it, KWin gets a session bus of its own (and owns ``org.kde.KWin`` there) and
+    Xwayland; a small program it starts writes Xwayland's display name to a file
+    (``x_display``), so that X11 windows can be opened on it.
     """
 
     SOCKET = "wayland-kde"  # a fixed name is fine: the runtime dir is private
 
-    def __init__(self, tmpdir: Path | str | None = None, start_timeout: float = 30.0) -> None:
+    def __init__(self, tmpdir: Path | str | None = None, start_timeout: float = 30.0,
+                 *, session: bool = False) -> None:
         self._tmp = _TempDir(tmpdir, "nudged-kwin-")
         self.dir = self._tmp.path
         self.runtime = self.dir / "runtime"
         self.log_path = self.dir / "kwin.log"
         self.start_timeout = start_timeout
         self.wayland_display = str(self.runtime / self.SOCKET)
+        self.with_session = session
+        self.bus: SessionBus | None = None
+        self.x_display = ""
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -2564,8 +2571,11 @@ class KWin:
         return self._proc.pid
 
     def session_environ(self) -> dict[str, str]:
-        return {"WAYLAND_DISPLAY": self.wayland_display, "XDG_RUNTIME_DIR": str(self.runtime),
-                "XDG_CURRENT_DESKTOP": "KDE", "XDG_SESSION_TYPE": "wayland"}
+        env = {"WAYLAND_DISPLAY": self.wayland_display, "XDG_RUNTIME_DIR": str(self.runtime),
+               "XDG_CURRENT_DESKTOP": "KDE", "XDG_SESSION_TYPE": "wayland"}
+        if self.bus is not None:
+            env["DBUS_SESSION_BUS_ADDRESS"] = self.bus.address
+        return env
 
     def start(self) -> KWin:
         if self._proc is not None:
@@ -2573,44 +2583,62 @@ class KWin:
         source = shutil.which("kwin_wayland")
         if source is None:
             raise TestbedError("kwin_wayland is not installed")
-        (self.dir / "bin").mkdir()
-        binary = self.dir / "bin" / "kwin_wayland"
-        shutil.copyfile(source, binary)
-        binary.chmod(0o755)
-        self.runtime.mkdir(mode=0o700)
-        env = _clean_env(HOME=str(self.dir), XDG_RUNTIME_DIR=str(self.runtime),
-                         XDG_CONFIG_HOME=str(self.dir / "config"),
-                         XDG_CACHE_HOME=str(self.dir / "cache"),
-                         XDG_DATA_HOME=str(self.dir / "data"))
-        with open(self.log_path, "wb") as log:
-            self._proc = subprocess.Popen(
-                [str(binary), "--virtual", "--no-lockscreen", "--no-kactivities",
-                 "--socket", self.SOCKET, "--width", "1280", "--height", "800"],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        proc = self._proc
-
-        def listening() -> bool:
-            if proc.poll() is not None:
-                raise TestbedError(f"kwin_wayland exited with {proc.returncode}\n"
-                                   f"{_log_tail(self.log_path)}")
-            try:
-                if not _stat.S_ISSOCK(os.stat(self.wayland_display).st_mode):
-                    return False
-            except FileNotFoundError:
-                return False
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                try:
-                    sock.connect(self.wayland_display)
-                except OSError:
-                    return False
-            return True
-
         try:
-            _wait_until(listening, self.start_timeout, "KWin's Wayland socket")
+            (self.dir / "bin").mkdir(exist_ok=True)
+            binary = self.dir / "bin" / "kwin_wayland"
+            shutil.copyfile(source, binary)
+            binary.chmod(0o755)
+            self.runtime.mkdir(mode=0o700, exist_ok=True)
+            env = _clean_env(HOME=str(self.dir), XDG_RUNTIME_DIR=str(self.runtime),
+                             XDG_CONFIG_HOME=str(self.dir / "config"),
+                             XDG_CACHE_HOME=str(self.dir / "cache"),
+                             XDG_DATA_HOME=str(self.dir / "data"))
+            argv = [str(binary), "--virtual", "--no-lockscreen", "--no-kactivities",
+                    "--socket", self.SOCKET, "--width", "1280", "--height", "800"]
+            display_file = self.dir / "x-display"
+            if self.with_session:
+                self.bus = SessionBus(self.dir / "bus").start()
+                env["DBUS_SESSION_BUS_ADDRESS"] = self.bus.address
+                argv += ["--xwayland",
+                         f"sh -c 'echo \"$DISPLAY\" > {display_file}.tmp && "
+                         f"mv {display_file}.tmp {display_file} && exec sleep 100000'"]
+            with open(self.log_path, "wb") as log:
+                self._proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                                              stdout=log, stderr=subprocess.STDOUT)
+            proc = self._proc
+
+            def ready() -> bool:
+                if proc.poll() is not None:
+                    raise TestbedError(f"kwin_wayland exited with {proc.returncode}\n"
+                                       f"{_log_tail(self.log_path)}")
+                if not self._listening():
+                    return False
+                return self.bus is None or (
+                    display_file.exists()
+                    and _name_owner(self.bus.address, "org.kde.KWin") is not None)
+
+            what = "KWin, its Xwayland and org.kde.KWin" if self.with_session \
+                else "KWin's Wayland socket"
+            _wait_until(ready, self.start_timeout, what)
+            if self.with_session:
+                self.x_display = display_file.read_text().strip()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _listening(self) -> bool:
+        try:
+            if not _stat.S_ISSOCK(os.stat(self.wayland_display).st_mode):
+                return False
+        except FileNotFoundError:
+            return False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            try:
+                sock.connect(self.wayland_display)
+            except OSError:
+                return False
+        return True
 
     def kill(self) -> None:
         """End KWin abruptly (SIGKILL by PID), as a crash would."""
@@ -2623,6 +2651,9 @@ class KWin:
         if self._proc is not None:
             _stop_process(self._proc)
             self._proc = None
+        if self.bus is not None:
+            self.bus.stop()
+            self.bus = None
         self._tmp.cleanup()
 
     def __enter__(self) -> KWin:

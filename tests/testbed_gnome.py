@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.testbed import (
+    KWin,
     LogindMock,
     SessionBus,
     TestbedError,
@@ -471,34 +471,14 @@ def _js_string(text: str) -> str:
 # --------------------------------------------------------------------------- KWin
 
 
-class KWinSession:
-    """A headless KWin 5.27 with Xwayland on a session bus of its own.
-
-    ``/usr/bin/kwin_wayland`` carries file capabilities that containers refuse to
-    execute, so a copy (a plain copy drops them) under the same name is run. KWin
-    starts a small program that writes Xwayland's display name to a file: xterms on
-    that display are the windows of the stories.
-    """
-
-    SOCKET = "wayland-kde"
+class KWinSession(KWin):
+    """A headless KWin 5.27 with Xwayland on a session bus of its own (see
+    :class:`tests.testbed.KWin`): xterms on its Xwayland display are the windows of
+    the stories, and focus moves as a pager or a task bar moves it."""
 
     def __init__(self, tmpdir: Path | str | None = None, start_timeout: float = 30.0) -> None:
-        self._tmp = _TempDir(tmpdir, "nudged-kwin-")
-        self.dir = self._tmp.path
-        self.runtime = self.dir / "runtime"
-        self.log_path = self.dir / "kwin.log"
-        self.start_timeout = start_timeout
-        self.wayland_display = str(self.runtime / self.SOCKET)
-        self.x_display = ""
-        self.bus: SessionBus | None = None
+        super().__init__(tmpdir, start_timeout, session=True)
         self.windows: list[Window] = []
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        if self._proc is None:
-            raise TestbedError("KWin not started")
-        return self._proc.pid
 
     @property
     def running(self) -> bool:
@@ -510,62 +490,9 @@ class KWinSession:
             raise TestbedError("KWin's session bus is not started")
         return self.bus.address
 
-    def session_environ(self) -> dict[str, str]:
-        """What nudged would find in its environment in this Plasma session."""
-        return {"WAYLAND_DISPLAY": self.wayland_display, "XDG_RUNTIME_DIR": str(self.runtime),
-                "DBUS_SESSION_BUS_ADDRESS": self.bus_address, "XDG_CURRENT_DESKTOP": "KDE",
-                "XDG_SESSION_TYPE": "wayland"}
-
     def start(self) -> KWinSession:
-        if self._proc is not None:
-            return self
-        source = shutil.which("kwin_wayland")
-        if source is None:
-            raise TestbedError("kwin_wayland is not installed")
-        try:
-            self.bus = SessionBus(self.dir / "bus").start()
-            (self.dir / "bin").mkdir(exist_ok=True)
-            binary = self.dir / "bin" / "kwin_wayland"
-            shutil.copyfile(source, binary)
-            binary.chmod(0o755)
-            self.runtime.mkdir(mode=0o700, exist_ok=True)
-            display_file = self.dir / "x-display"
-            env = _clean_env(HOME=str(self.dir), XDG_RUNTIME_DIR=str(self.runtime),
-                             XDG_CONFIG_HOME=str(self.dir / "config"),
-                             XDG_CACHE_HOME=str(self.dir / "cache"),
-                             XDG_DATA_HOME=str(self.dir / "data"),
-                             DBUS_SESSION_BUS_ADDRESS=self.bus.address)
-            with open(self.log_path, "wb") as log:
-                self._proc = subprocess.Popen(
-                    [str(binary), "--virtual", "--xwayland", "--no-lockscreen",
-                     "--no-kactivities", "--socket", self.SOCKET, "--width", "1280",
-                     "--height", "800",
-                     f"sh -c 'echo \"$DISPLAY\" > {display_file}.tmp && "
-                     f"mv {display_file}.tmp {display_file} && exec sleep 100000'"],
-                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-            proc = self._proc
-
-            def ready() -> bool:
-                if proc.poll() is not None:
-                    raise TestbedError(f"kwin_wayland exited with {proc.returncode}\n"
-                                       f"{_log_tail(self.log_path)}")
-                return (display_file.exists() and self._listening()
-                        and _name_owner(self.bus_address, "org.kde.KWin") is not None)
-
-            _wait_until(ready, self.start_timeout, "KWin, its Xwayland and org.kde.KWin")
-            self.x_display = display_file.read_text().strip()
-        except BaseException:
-            self.stop()
-            raise
+        super().start()
         return self
-
-    def _listening(self) -> bool:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            try:
-                sock.connect(self.wayland_display)
-            except OSError:
-                return False
-        return True
 
     def xterm(self, title: str, wm_class: str, settable_title: bool = False,
               timeout: float = 20.0) -> Window:
@@ -611,27 +538,11 @@ class KWinSession:
         if window in self.windows:
             self.windows.remove(window)
 
-    def kill(self) -> None:
-        """End KWin abruptly (SIGKILL by PID), as a crash would."""
-        if self._proc is not None and self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.kill()
-            self._proc.wait(10)
-
     def stop(self) -> None:
         for window in list(self.windows):
             self.close_window(window)
-        if self._proc is not None:
-            _stop_process(self._proc)
-            self._proc = None
-        if self.bus is not None:
-            self.bus.stop()
-            self.bus = None
-        self._tmp.cleanup()
+        super().stop()
 
     def __enter__(self) -> KWinSession:
         return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
